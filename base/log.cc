@@ -41,8 +41,9 @@ class NodeFlag final : public spdlog::custom_flag_formatter {
 }  // namespace
 
 void init_logging(std::string_view level) {
-  auto logger = spdlog::default_logger();
-  if (logger->sinks().empty()) {
+  // Logs go to stderr, always: stdout carries command output (summaries, JSON) for scripts.
+  auto logger = spdlog::get("gregor");
+  if (!logger) {
     logger = spdlog::stderr_color_mt("gregor");
     spdlog::set_default_logger(logger);
   }

@@ -1,0 +1,26 @@
+// The gregor command. Subcommands live in one file each (cli/*_command.cc).
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "base/log.h"
+#include "cli/demo_command.h"
+
+int main(int argc, char** argv) {
+  gregor::init_logging("warn");
+  CLI::App app{"gregor: a Kafka-compatible replicated log in a deterministic simulator"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "gregor 0.1.0");
+  std::string level = "warn";
+  app.add_option("--log-level", level, "trace, debug, info, warn, error, off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
+      ->each([](const std::string& l) { gregor::init_logging(l); });
+  int exit_code = 0;
+  gregor::cli::add_demo_command(app, &exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return exit_code;
+}

@@ -1,0 +1,50 @@
+// The run's trace: JSON lines stamped with virtual time and node, hashed as they are written.
+// Optionally kept in memory (for the determinism check's first-difference report) and/or written
+// to a file (`--trace FILE`).
+#pragma once
+
+#include <cstdint>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/time.h"
+#include "base/trace.h"
+
+namespace gregor::sim {
+
+class TraceLog {
+ public:
+  struct Options {
+    bool keep_lines = false;
+    std::string path;  // empty: no file
+    // Bound on lines kept in memory; past it only the hash continues (determinism diffs then
+    // report the index of the first difference).
+    size_t keep_lines_max = 2'000'000;
+  };
+
+  TraceLog() = default;
+  explicit TraceLog(Options options);
+
+  void write(MonoTime t, std::string_view node, std::string_view kind, const TraceFields& fields);
+
+  uint64_t hash() const { return hash_.value(); }
+  std::string hash_hex() const { return hash_.hex(); }
+  uint64_t lines() const { return count_; }
+  const std::vector<std::string>& kept_lines() const { return kept_; }
+  // Line hashes of every line (always kept: 8 bytes a line), to locate the first difference.
+  const std::vector<uint64_t>& line_hashes() const { return line_hashes_; }
+
+ private:
+  Options options_;
+  TraceHash hash_;
+  uint64_t count_ = 0;
+  std::vector<std::string> kept_;
+  std::vector<uint64_t> line_hashes_;
+  std::unique_ptr<std::ofstream> file_;
+  std::string line_;  // reused buffer
+};
+
+}  // namespace gregor::sim
