@@ -13,11 +13,11 @@ namespace gregor {
 
 }  // namespace gregor
 
-#define GREGOR_ASSERT(cond, ...)                                                             \
-  do {                                                                                       \
-    if (__builtin_expect(!(cond), 0)) {                                                      \
-      ::gregor::assert_fail(#cond, __FILE__, __LINE__, ::fmt::format("" __VA_ARGS__));      \
-    }                                                                                        \
+#define GREGOR_ASSERT(cond, ...)                                                       \
+  do {                                                                                 \
+    if (__builtin_expect(!(cond), 0)) {                                                \
+      ::gregor::assert_fail(#cond, __FILE__, __LINE__, ::fmt::format("" __VA_ARGS__)); \
+    }                                                                                  \
   } while (0)
 
 #define GREGOR_UNREACHABLE(...) \

@@ -25,7 +25,9 @@ inline ByteView as_bytes(std::string_view s) {
 inline std::string_view as_chars(ByteView b) {
   return {reinterpret_cast<const char*>(b.data()), b.size()};
 }
-inline Bytes to_bytes(std::string_view s) { return Bytes(s.begin(), s.end()); }
+inline Bytes to_bytes(std::string_view s) {
+  return Bytes(s.begin(), s.end());
+}
 
 // Lower-case hex, for traces and test failure messages.
 std::string to_hex(ByteView b);
@@ -36,7 +38,8 @@ inline void store_be(uint8_t* p, T v) {
   static_assert(std::is_integral_v<T>);
   using U = std::make_unsigned_t<T>;
   U u = static_cast<U>(v);
-  for (size_t i = 0; i < sizeof(T); ++i) p[i] = static_cast<uint8_t>(u >> (8 * (sizeof(T) - 1 - i)));
+  for (size_t i = 0; i < sizeof(T); ++i)
+    p[i] = static_cast<uint8_t>(u >> (8 * (sizeof(T) - 1 - i)));
 }
 template <typename T>
 inline T load_be(const uint8_t* p) {

@@ -91,8 +91,8 @@ __attribute__((target("sse4.2"))) inline uint64_t crc_u64(uint64_t crc, const ui
 
 // Runs three interleaved streams over blocks of `block` bytes while at least 3 blocks remain.
 __attribute__((target("sse4.2"))) inline uint64_t three_way(uint64_t crc0, const uint8_t*& next,
-                                                              size_t& len, size_t block,
-                                                              const uint32_t table[4][256]) {
+                                                            size_t& len, size_t block,
+                                                            const uint32_t table[4][256]) {
   while (len >= 3 * block) {
     uint64_t crc1 = 0, crc2 = 0;
     const uint8_t* end = next + block;
@@ -137,7 +137,7 @@ bool crc32c_hardware_available() {
 }
 
 __attribute__((target("sse4.2"))) uint32_t crc32c_hardware(uint32_t crc, const void* data,
-                                                            size_t len) {
+                                                           size_t len) {
   const auto& t = tables();
   const auto* next = static_cast<const uint8_t*>(data);
   uint64_t crc0 = ~crc;
@@ -152,7 +152,9 @@ __attribute__((target("sse4.2"))) uint32_t crc32c_hardware(uint32_t crc, const v
   return ~static_cast<uint32_t>(crc0);
 }
 #else
-bool crc32c_hardware_available() { return false; }
+bool crc32c_hardware_available() {
+  return false;
+}
 uint32_t crc32c_hardware(uint32_t crc, const void* data, size_t len) {
   return crc32c_software(crc, data, len);
 }

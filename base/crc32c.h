@@ -12,8 +12,12 @@ namespace gregor {
 
 // Extends a CRC32C: crc32c(crc32c(0, a), b) == crc32c(0, a ++ b). Start with 0.
 uint32_t crc32c(uint32_t crc, const void* data, size_t len);
-inline uint32_t crc32c(ByteView b) { return crc32c(0, b.data(), b.size()); }
-inline uint32_t crc32c(uint32_t crc, ByteView b) { return crc32c(crc, b.data(), b.size()); }
+inline uint32_t crc32c(ByteView b) {
+  return crc32c(0, b.data(), b.size());
+}
+inline uint32_t crc32c(uint32_t crc, ByteView b) {
+  return crc32c(crc, b.data(), b.size());
+}
 
 // The two implementations, exposed so tests can check them against each other.
 uint32_t crc32c_software(uint32_t crc, const void* data, size_t len);

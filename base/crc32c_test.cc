@@ -13,7 +13,9 @@
 namespace gregor {
 namespace {
 
-TEST(Crc32c, CheckValue) { EXPECT_EQ(crc32c(as_bytes("123456789")), 0xe3069283u); }
+TEST(Crc32c, CheckValue) {
+  EXPECT_EQ(crc32c(as_bytes("123456789")), 0xe3069283u);
+}
 
 TEST(Crc32c, Rfc3720Vectors) {
   Bytes zeros(32, 0x00), ones(32, 0xff), up(32), down(32);
@@ -45,10 +47,9 @@ TEST(Crc32c, DispatchedPathMatchesSoftwareOnLongBuffers) {
   Random rng(7);
   for (auto& b : buf) b = static_cast<uint8_t>(rng.next_u64());
   for (size_t align = 0; align < 8; ++align) {
-    for (size_t len : {0ul, 1ul, 7ul, 8ul, 767ul, 768ul, 769ul, 24575ul, 24576ul, 24577ul,
-                       buf.size() - align}) {
-      ASSERT_EQ(crc32c(0, buf.data() + align, len),
-                crc32c_software(0, buf.data() + align, len))
+    for (size_t len :
+         {0ul, 1ul, 7ul, 8ul, 767ul, 768ul, 769ul, 24575ul, 24576ul, 24577ul, buf.size() - align}) {
+      ASSERT_EQ(crc32c(0, buf.data() + align, len), crc32c_software(0, buf.data() + align, len))
           << "align " << align << " len " << len;
     }
   }

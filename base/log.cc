@@ -11,7 +11,8 @@ std::string g_node_name = "-";
 
 class TimeFlag final : public spdlog::custom_flag_formatter {
  public:
-  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
     if (g_context) {
       std::string t = g_context->time_text();
       dest.append(t.data(), t.data() + t.size());
@@ -29,7 +30,8 @@ class TimeFlag final : public spdlog::custom_flag_formatter {
 
 class NodeFlag final : public spdlog::custom_flag_formatter {
  public:
-  void format(const spdlog::details::log_msg&, const std::tm&, spdlog::memory_buf_t& dest) override {
+  void format(const spdlog::details::log_msg&, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
     std::string_view n = g_context ? g_context->node_text() : std::string_view(g_node_name);
     dest.append(n.data(), n.data() + n.size());
   }
@@ -40,10 +42,15 @@ class NodeFlag final : public spdlog::custom_flag_formatter {
 
 }  // namespace
 
-void init_logging(std::string_view level) {
-  // Logs go to stderr, always: stdout carries command output (summaries, JSON) for scripts.
+void init_logging(std::string_view level, spdlog::sink_ptr sink) {
+  // Logs go to stderr by default: stdout carries command output (summaries, JSON) for scripts.
   auto logger = spdlog::get("gregor");
-  if (!logger) {
+  if (sink) {
+    if (logger) spdlog::drop("gregor");
+    logger = std::make_shared<spdlog::logger>("gregor", sink);
+    spdlog::register_logger(logger);
+    spdlog::set_default_logger(logger);
+  } else if (!logger) {
     logger = spdlog::stderr_color_mt("gregor");
     spdlog::set_default_logger(logger);
   }
@@ -53,7 +60,11 @@ void init_logging(std::string_view level) {
   spdlog::set_level(spdlog::level::from_str(std::string(level)));
 }
 
-void set_log_context(const LogContext* ctx) { g_context = ctx; }
-void set_log_node_name(std::string name) { g_node_name = std::move(name); }
+void set_log_context(const LogContext* ctx) {
+  g_context = ctx;
+}
+void set_log_node_name(std::string name) {
+  g_node_name = std::move(name);
+}
 
 }  // namespace gregor

@@ -21,8 +21,9 @@ class LogContext {
   virtual std::string_view node_text() const = 0;
 };
 
-// Installs the Gregor pattern on the default logger. Level names as spdlog's ("info", "debug").
-void init_logging(std::string_view level = "info");
+// Installs the Gregor logger (stderr, or `sink` when given, e.g. a test's) with the Gregor
+// pattern as the default logger. Level names as spdlog's ("info", "debug").
+void init_logging(std::string_view level = "info", spdlog::sink_ptr sink = nullptr);
 // Sets the context the pattern reads (nullptr: production default). The caller keeps ownership.
 void set_log_context(const LogContext* ctx);
 // Production default: node name printed when no context is installed.

@@ -25,7 +25,9 @@ Random::Random(uint64_t seed) : seed_(seed) {
   }
 }
 
-static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+static inline uint64_t rotl(uint64_t x, int k) {
+  return (x << k) | (x >> (64 - k));
+}
 
 uint64_t Random::next_u64() {
   uint64_t result = rotl(s_[1] * 5, 7) * 9;
@@ -59,7 +61,9 @@ int64_t Random::uniform_signed(int64_t lo, int64_t hi) {
   return static_cast<int64_t>(static_cast<uint64_t>(lo) + off);
 }
 
-double Random::unit() { return static_cast<double>(next_u64() >> 11) * 0x1.0p-53; }
+double Random::unit() {
+  return static_cast<double>(next_u64() >> 11) * 0x1.0p-53;
+}
 
 bool Random::chance(double p) {
   if (p <= 0) return false;
@@ -67,7 +71,11 @@ bool Random::chance(double p) {
   return unit() < p;
 }
 
-Random Random::fork(std::string_view name) const { return Random(mix64(seed_ ^ fnv1a64(name))); }
-Random Random::fork(uint64_t index) const { return Random(mix64(seed_ ^ mix64(index + 1))); }
+Random Random::fork(std::string_view name) const {
+  return Random(mix64(seed_ ^ fnv1a64(name)));
+}
+Random Random::fork(uint64_t index) const {
+  return Random(mix64(seed_ ^ mix64(index + 1)));
+}
 
 }  // namespace gregor

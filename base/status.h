@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <cstdint>
+#include <iosfwd>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,14 +23,14 @@ enum class Errc : uint8_t {
   not_found,
   already_exists,
   out_of_range,
-  corrupt,        // data failed validation (CRC, framing)
-  closed,         // the object was closed by its owner
-  cancelled,      // the operation was abandoned (for example by a crash)
+  corrupt,    // data failed validation (CRC, framing)
+  closed,     // the object was closed by its owner
+  cancelled,  // the operation was abandoned (for example by a crash)
   timed_out,
-  limit_exceeded, // a named limit was hit (queue, batch, request size)
+  limit_exceeded,  // a named limit was hit (queue, batch, request size)
   // disk
-  io_error,       // EIO: read error, failed fsync
-  no_space,       // ENOSPC or quota
+  io_error,  // EIO: read error, failed fsync
+  no_space,  // ENOSPC or quota
   // network
   connection_refused,
   connection_reset,
@@ -57,7 +58,12 @@ class [[nodiscard]] Status {
   std::string message_;
 };
 
-inline Status error(Errc code, std::string message) { return Status(code, std::move(message)); }
+// For test failure messages and logs.
+std::ostream& operator<<(std::ostream& os, const Status& status);
+
+inline Status error(Errc code, std::string message) {
+  return Status(code, std::move(message));
+}
 
 template <typename... Args>
 Status errorf(Errc code, fmt::format_string<Args...> f, Args&&... args) {
@@ -68,7 +74,7 @@ Status errorf(Errc code, fmt::format_string<Args...> f, Args&&... args) {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {  // NOLINT
     GREGOR_ASSERT(!std::get<Status>(v_).ok(), "Result built from an ok Status");
   }
@@ -110,8 +116,8 @@ struct fmt::formatter<gregor::Status> : fmt::formatter<std::string> {
 };
 
 // Propagates a non-ok Status out of the calling function.
-#define GREGOR_RETURN_IF_ERROR(expr)           \
-  do {                                         \
-    ::gregor::Status gregor_status_ = (expr);  \
+#define GREGOR_RETURN_IF_ERROR(expr)                 \
+  do {                                               \
+    ::gregor::Status gregor_status_ = (expr);        \
     if (!gregor_status_.ok()) return gregor_status_; \
   } while (0)

@@ -35,11 +35,21 @@ struct WallClock {
 using MonoTime = std::chrono::time_point<MonoClock, Duration>;
 using WallTime = std::chrono::time_point<WallClock, Duration>;
 
-inline int64_t to_ns(Duration d) { return d.count(); }
-inline int64_t to_ms(Duration d) { return std::chrono::duration_cast<milliseconds>(d).count(); }
-inline double to_seconds(Duration d) { return static_cast<double>(d.count()) / 1e9; }
-inline int64_t to_ns(MonoTime t) { return t.time_since_epoch().count(); }
-inline int64_t to_ms(WallTime t) { return to_ms(t.time_since_epoch()); }
+inline int64_t to_ns(Duration d) {
+  return d.count();
+}
+inline int64_t to_ms(Duration d) {
+  return std::chrono::duration_cast<milliseconds>(d).count();
+}
+inline double to_seconds(Duration d) {
+  return static_cast<double>(d.count()) / 1e9;
+}
+inline int64_t to_ns(MonoTime t) {
+  return t.time_since_epoch().count();
+}
+inline int64_t to_ms(WallTime t) {
+  return to_ms(t.time_since_epoch());
+}
 
 // "1.250s", "15ms", "3us": compact human form used in logs and reports.
 std::string format_duration(Duration d);

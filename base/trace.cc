@@ -10,11 +10,21 @@ void append_json_string(std::string& out, std::string_view s) {
   out += '"';
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           out += fmt::format("\\u{:04x}", c);
@@ -63,6 +73,8 @@ void TraceHash::add_line(std::string_view line) {
   h_ = fnv1a64("\n", h_);
 }
 
-std::string TraceHash::hex() const { return fmt::format("{:016x}", h_); }
+std::string TraceHash::hex() const {
+  return fmt::format("{:016x}", h_);
+}
 
 }  // namespace gregor

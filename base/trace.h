@@ -13,13 +13,17 @@ namespace gregor {
 class TraceFields {
  public:
   TraceFields& add(std::string_view key, std::string_view value);
-  TraceFields& add(std::string_view key, const char* value) { return add(key, std::string_view(value)); }
+  TraceFields& add(std::string_view key, const char* value) {
+    return add(key, std::string_view(value));
+  }
   TraceFields& add(std::string_view key, const std::string& value) {
     return add(key, std::string_view(value));
   }
   TraceFields& add(std::string_view key, int64_t value);
   TraceFields& add(std::string_view key, uint64_t value);
-  TraceFields& add(std::string_view key, int value) { return add(key, static_cast<int64_t>(value)); }
+  TraceFields& add(std::string_view key, int value) {
+    return add(key, static_cast<int64_t>(value));
+  }
   TraceFields& add(std::string_view key, unsigned value) {
     return add(key, static_cast<uint64_t>(value));
   }

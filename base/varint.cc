@@ -41,7 +41,9 @@ void Writer::uvarint(uint64_t v) {
   out_.insert(out_.end(), buf, buf + n);
 }
 
-void Writer::varint(int64_t v) { uvarint(zigzag_encode(v)); }
+void Writer::varint(int64_t v) {
+  uvarint(zigzag_encode(v));
+}
 
 uint64_t Reader::uvarint() {
   if (!ok_) return 0;
@@ -54,7 +56,9 @@ uint64_t Reader::uvarint() {
   return d->value;
 }
 
-int64_t Reader::varint() { return zigzag_decode(uvarint()); }
+int64_t Reader::varint() {
+  return zigzag_decode(uvarint());
+}
 
 std::string to_hex(ByteView b) {
   std::string s;

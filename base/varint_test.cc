@@ -54,7 +54,9 @@ TEST(Varint, RejectsOverlongAndOverflowingInput) {
   EXPECT_FALSE(decode_uvarint(overflow).has_value());
 }
 
-TEST(Varint, EmptyInputFails) { EXPECT_FALSE(decode_uvarint({}).has_value()); }
+TEST(Varint, EmptyInputFails) {
+  EXPECT_FALSE(decode_uvarint({}).has_value());
+}
 
 RC_GTEST_PROP(Varint, UnsignedRoundTrip, (uint64_t v)) {
   Bytes b = encode(v);

@@ -76,8 +76,10 @@ int run_one(const DemoArgs& args, uint64_t seed, bool print) {
   o.seed = seed;
   o.duration = Duration(static_cast<int64_t>(args.duration_s * 1e9));
   o.plant_ack_before_persist = args.plant_bug;
-  if (!args.trace_path.empty()) o.trace_path = args.trace_path;
-  else if (!args.out_dir.empty()) o.trace_path = args.out_dir + "/trace.jsonl";
+  if (!args.trace_path.empty())
+    o.trace_path = args.trace_path;
+  else if (!args.out_dir.empty())
+    o.trace_path = args.out_dir + "/trace.jsonl";
   auto start = std::chrono::steady_clock::now();
   demo::CounterSimResult r = demo::run_counter_sim(o);
   double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -87,8 +89,10 @@ int run_one(const DemoArgs& args, uint64_t seed, bool print) {
     std::ofstream(args.out_dir + "/summary.json") << to_json(r, seed, wall).dump(2) << "\n";
   }
   if (print) {
-    if (args.json) std::cout << to_json(r, seed, wall).dump(2) << "\n";
-    else std::cout << text;
+    if (args.json)
+      std::cout << to_json(r, seed, wall).dump(2) << "\n";
+    else
+      std::cout << text;
   }
   return r.pass ? 0 : 1;
 }

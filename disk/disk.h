@@ -20,8 +20,8 @@
 namespace gregor::disk {
 
 enum class OpenMode : uint8_t {
-  open_existing,   // Errc::not_found if missing
-  create_new,      // Errc::already_exists if present
+  open_existing,  // Errc::not_found if missing
+  create_new,     // Errc::already_exists if present
   open_or_create,
 };
 

@@ -101,11 +101,16 @@ bool EventLoop::run_until(const std::function<bool()>& pred, Duration timeout) {
 }
 
 void EventLoop::run_once(Duration max_wait) {
+  // A nested run would dispatch callbacks inside a callback: exactly the re-entrancy the seam
+  // forbids (and TcpNetwork's shared read buffer relies on).
+  GREGOR_ASSERT(!running_, "EventLoop run from inside one of its own callbacks");
+  running_ = true;
   // Blocking comes first and callbacks last, so that run_until() checks its predicate right after
   // the work of an iteration instead of sleeping on epoll with a predicate already true.
   poll_fds(posted_.empty() ? time_to_next_timer(max_wait) : Duration::zero());
   run_due_timers();
   run_posted();
+  running_ = false;
 }
 
 void EventLoop::run_posted() {

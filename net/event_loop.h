@@ -60,6 +60,8 @@ class EventLoop {
   // everything already posted (FIFO).
   void post(Task fn);
 
+  // run(), run_until() and run_once() must not be called from inside a loop callback (asserted).
+  //
   // Runs until stop() is called.
   void run();
   // Runs until pred() is true (checked before the first and after every iteration), stop() is
@@ -97,6 +99,7 @@ class EventLoop {
 
   int epoll_fd_;
   bool stopped_ = false;
+  bool running_ = false;  // inside run_once(): catches a nested run from a callback
   uint64_t next_registration_ = 1;
   std::map<int, FdEntry> fds_;
   std::map<uint64_t, int> registrations_;  // registration -> fd, for dispatch

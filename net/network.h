@@ -49,7 +49,7 @@ using ConnectionPtr = std::shared_ptr<Connection>;
 
 class Listener {
  public:
-  virtual ~Listener() = default;  // destroying a listener stops accepting
+  virtual ~Listener() = default;        // destroying a listener stops accepting
   virtual Address address() const = 0;  // the bound address (port resolved when 0 was asked)
 };
 

@@ -44,8 +44,8 @@ void Cluster::start(NodeId id) {
   // A fresh random stream per incarnation, derived from the seed, the name and the incarnation.
   p.random = std::make_unique<Random>(
       world_.rng("process").fork(p.name).fork(world_.incarnation(id)).next_u64());
-  p.env = std::make_unique<Env>(Env{*p.clock, *p.random, network_.endpoint(id), *p.disk,
-                                    *p.tracer, p.name, /*simulated=*/true});
+  p.env = std::make_unique<Env>(Env{*p.clock, *p.random, network_.endpoint(id), *p.disk, *p.tracer,
+                                    p.name, /*simulated=*/true});
   world_.trace(id, "proc.start", TraceFields().add("incarnation", world_.incarnation(id)));
   world_.run_as(id, [&] { p.service = p.factory(*p.env); });
 }

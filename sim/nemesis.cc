@@ -8,15 +8,17 @@ namespace gregor::sim {
 
 std::string_view fault_name(Fault f) {
   static constexpr std::string_view names[kFaultFamilies] = {
-      "crash",      "power_loss", "pause",      "partition",   "one_way",     "clog",
-      "reset",      "refuse",     "hold",       "slow_link",   "fsync_eio",   "disk_full",
-      "disk_stall", "bit_flip",   "latent_read", "misdirect",  "wipe",        "clock_drift",
-      "clock_jump"};
+      "crash",     "power_loss", "pause",       "partition", "one_way",
+      "clog",      "reset",      "refuse",      "hold",      "slow_link",
+      "fsync_eio", "disk_full",  "disk_stall",  "bit_flip",  "latent_read",
+      "misdirect", "wipe",       "clock_drift", "clock_jump"};
   return names[static_cast<int>(f)];
 }
 
 Nemesis::Nemesis(Cluster& cluster, Options options)
-    : cluster_(cluster), world_(cluster.world()), options_(std::move(options)),
+    : cluster_(cluster),
+      world_(cluster.world()),
+      options_(std::move(options)),
       rng_(cluster.world().rng("nemesis")) {
   for (int i = 0; i < kFaultFamilies; ++i) {
     auto f = static_cast<Fault>(i);
@@ -52,7 +54,9 @@ void Nemesis::later(std::function<void()> undo) {
   });
 }
 
-NodeId Nemesis::pick() { return targets_[rng_.uniform(0, targets_.size() - 1)]; }
+NodeId Nemesis::pick() {
+  return targets_[rng_.uniform(0, targets_.size() - 1)];
+}
 
 NodeId Nemesis::pick_up() {
   std::vector<NodeId> up;
@@ -156,8 +160,11 @@ void Nemesis::inject_network(Fault f) {
     });
   } else if (f == Fault::slow_link) {
     if (a == b) return;
-    SimLatency slow{.min = milliseconds(5), .median = milliseconds(50), .tail_probability = 0.05,
-                    .tail_mean = milliseconds(300), .max = seconds(2)};
+    SimLatency slow{.min = milliseconds(5),
+                    .median = milliseconds(50),
+                    .tail_probability = 0.05,
+                    .tail_mean = milliseconds(300),
+                    .max = seconds(2)};
     net.set_link_latency(a, b, slow);
     net.set_link_bandwidth(a, b, 64 * 1024);
     later([&net, a, b] {
@@ -178,9 +185,8 @@ void Nemesis::inject_disk(Fault f) {
     disk.set_quota_bytes(disk.current_bytes());
     later([&disk] { disk.set_quota_bytes(UINT64_MAX); });
   } else if (f == Fault::disk_stall) {
-    disk.stall(world_.now() + Duration(rng_.uniform_signed(
-                                  options_.fault_duration_min.count(),
-                                  options_.fault_duration_max.count())));
+    disk.stall(world_.now() + Duration(rng_.uniform_signed(options_.fault_duration_min.count(),
+                                                           options_.fault_duration_max.count())));
   } else if (f == Fault::bit_flip) {
     if (!cluster_.disk(faulty).flip_random_bit()) return;
   } else if (f == Fault::latent_read) {

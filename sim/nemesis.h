@@ -16,25 +16,25 @@
 namespace gregor::sim {
 
 enum class Fault : uint8_t {
-  crash,          // process crash, restarted later; unsynced data lost or kept at random
-  power_loss,     // two nodes at once, unsynced data lost, no RSTs
-  pause,          // SIGSTOP-like pause, resumed later
-  partition,      // random split of the nodes, healed later
-  one_way,        // one direction of one link blocked, healed later
-  clog,           // all links of a node blocked for a while
-  reset,          // a random connection reset
-  refuse,         // connects to a node refused for a while
-  hold,           // one link's messages held, released later
-  slow_link,      // latency and bandwidth of one link degraded for a while
-  fsync_eio,      // next fsync fails, dropping dirty pages
-  disk_full,      // quota set to current usage for a while
-  disk_stall,     // disk answers nothing for a while
-  bit_flip,       // faulty node: a bit of a file at rest
-  latent_read,    // faulty node: a bad sector
-  misdirect,      // faulty node: misdirected writes on for a while
-  wipe,           // faulty node: disk wiped, process crashed and restarted
-  clock_drift,    // a node's clock rate changes
-  clock_jump,     // a node's wall clock steps
+  crash,        // process crash, restarted later; unsynced data lost or kept at random
+  power_loss,   // two nodes at once, unsynced data lost, no RSTs
+  pause,        // SIGSTOP-like pause, resumed later
+  partition,    // random split of the nodes, healed later
+  one_way,      // one direction of one link blocked, healed later
+  clog,         // all links of a node blocked for a while
+  reset,        // a random connection reset
+  refuse,       // connects to a node refused for a while
+  hold,         // one link's messages held, released later
+  slow_link,    // latency and bandwidth of one link degraded for a while
+  fsync_eio,    // next fsync fails, dropping dirty pages
+  disk_full,    // quota set to current usage for a while
+  disk_stall,   // disk answers nothing for a while
+  bit_flip,     // faulty node: a bit of a file at rest
+  latent_read,  // faulty node: a bad sector
+  misdirect,    // faulty node: misdirected writes on for a while
+  wipe,         // faulty node: disk wiped, process crashed and restarted
+  clock_drift,  // a node's clock rate changes
+  clock_jump,   // a node's wall clock steps
 };
 inline constexpr int kFaultFamilies = 19;
 std::string_view fault_name(Fault f);

@@ -9,8 +9,12 @@ namespace {
 EventId make_id(uint32_t slot, uint32_t generation) {
   return (static_cast<uint64_t>(generation) << 32) | slot;
 }
-uint32_t id_slot(EventId id) { return static_cast<uint32_t>(id); }
-uint32_t id_generation(EventId id) { return static_cast<uint32_t>(id >> 32); }
+uint32_t id_slot(EventId id) {
+  return static_cast<uint32_t>(id);
+}
+uint32_t id_generation(EventId id) {
+  return static_cast<uint32_t>(id >> 32);
+}
 }  // namespace
 
 EventId Scheduler::schedule(MonoTime at, std::function<void()> fn, EventOwner owner) {
@@ -65,7 +69,9 @@ bool Scheduler::cancel(EventId id) {
   return true;
 }
 
-bool Scheduler::is_pending(EventId id) const { return live_slot(id) != nullptr; }
+bool Scheduler::is_pending(EventId id) const {
+  return live_slot(id) != nullptr;
+}
 
 bool Scheduler::pop(Due& due) {
   while (!heap_.empty()) {

@@ -41,8 +41,8 @@ class Scheduler {
   // Pops the next due event and advances now() to its time; the event stays pending (its slot
   // alive) until run() or discard(). Returns false when no events remain.
   bool pop(Due& due);
-  void run(EventId id);      // runs and retires a popped event
-  void discard(EventId id);  // retires a popped event without running it
+  void run(EventId id);                   // runs and retires a popped event
+  void discard(EventId id);               // retires a popped event without running it
   void requeue(EventId id, MonoTime at);  // puts a popped (deferred) event back in the queue
 
   // pop + run, for callers with no owners (tests, benchmarks).

@@ -10,7 +10,9 @@
 namespace gregor::sim {
 namespace {
 
-MonoTime at_ns(int64_t ns) { return MonoTime(Duration(ns)); }
+MonoTime at_ns(int64_t ns) {
+  return MonoTime(Duration(ns));
+}
 
 TEST(Scheduler, RunsInTimeThenSchedulingOrder) {
   Scheduler s;

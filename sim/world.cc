@@ -11,7 +11,9 @@ World::World(Options options)
   set_log_context(this);
 }
 
-World::~World() { set_log_context(nullptr); }
+World::~World() {
+  set_log_context(nullptr);
+}
 
 Random& World::rng(const std::string& stream) {
   auto it = streams_.find(stream);
@@ -39,8 +41,12 @@ const std::string& World::node_name(NodeId id) const {
   static const std::string world = "world";
   return id == kWorldNode ? world : node(id).name;
 }
-NodeState World::state(NodeId id) const { return node(id).state; }
-uint32_t World::incarnation(NodeId id) const { return node(id).incarnation; }
+NodeState World::state(NodeId id) const {
+  return node(id).state;
+}
+uint32_t World::incarnation(NodeId id) const {
+  return node(id).incarnation;
+}
 
 void World::kill(NodeId id) {
   Node& n = node(id);
@@ -82,7 +88,9 @@ EventId World::at(MonoTime when, NodeId owner, std::function<void()> fn) {
   return scheduler_.schedule(when, std::move(fn), tag);
 }
 
-void World::cancel(EventId id) { scheduler_.cancel(id); }
+void World::cancel(EventId id) {
+  scheduler_.cancel(id);
+}
 
 void World::dispatch(const Scheduler::Due& due) {
   if (due.owner.node != kWorldNode) {
@@ -144,8 +152,12 @@ void World::trace(NodeId node_id, std::string_view kind, const TraceFields& fiel
   trace_.write(now(), node_name(node_id), kind, fields);
 }
 
-std::string World::time_text() const { return fmt::format("{:>12.6f}s", to_seconds(now().time_since_epoch())); }
+std::string World::time_text() const {
+  return fmt::format("{:>12.6f}s", to_seconds(now().time_since_epoch()));
+}
 
-std::string_view World::node_text() const { return node_name(current_); }
+std::string_view World::node_text() const {
+  return node_name(current_);
+}
 
 }  // namespace gregor::sim

@@ -4,12 +4,15 @@
 #include "sim/world.h"
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
 
+#include <sstream>
+
+#include "base/log.h"
 #include "sim/sim_clock.h"
 
 namespace gregor::sim {
 namespace {
-
 
 TEST(World, KilledIncarnationEventsAreDropped) {
   World w(World::Options{1, {}});
@@ -29,9 +32,15 @@ TEST(World, PausedNodeEventsWaitAndKeepOrder) {
   NodeId n = w.add_node("n1");
   std::vector<int> order;
   std::vector<MonoTime> when;
-  w.after(milliseconds(10), n, [&] { order.push_back(1); when.push_back(w.now()); });
+  w.after(milliseconds(10), n, [&] {
+    order.push_back(1);
+    when.push_back(w.now());
+  });
   EventId cancelled = w.after(milliseconds(15), n, [&] { order.push_back(99); });
-  w.after(milliseconds(20), n, [&] { order.push_back(2); when.push_back(w.now()); });
+  w.after(milliseconds(20), n, [&] {
+    order.push_back(2);
+    when.push_back(w.now());
+  });
   w.after(milliseconds(5), kWorldNode, [&] { w.pause(n); });
   w.after(milliseconds(100), kWorldNode, [&] {
     w.cancel(cancelled);  // ids of deferred events still cancel
@@ -68,6 +77,23 @@ TEST(World, TraceIsStampedAndHashed) {
   ASSERT_EQ(a.trace_log().kept_lines().size(), 2u);
   EXPECT_EQ(a.trace_log().kept_lines()[1], R"({"t":2000000,"n":"n1","k":"hello","x":1})");
   EXPECT_EQ(a.trace_log().hash_hex().size(), 16u);
+}
+
+TEST(World, LogLinesCarrySimulatedTimeAndNode) {
+  std::ostringstream out;
+  init_logging("info", std::make_shared<spdlog::sinks::ostream_sink_st>(out));
+  {
+    World w(World::Options{1, {}});
+    NodeId n = w.add_node("n7");
+    w.after(milliseconds(2500), n, [] { spdlog::info("hello from a node"); });
+    w.run_for(seconds(5));
+    spdlog::info("outside any event");
+  }
+  init_logging("warn");  // back to stderr for the other tests
+  std::string text = out.str();
+  EXPECT_NE(text.find("[    2.500000s] [n7] [info] hello from a node"), std::string::npos) << text;
+  EXPECT_NE(text.find("[    5.000000s] [world] [info] outside any event"), std::string::npos)
+      << text;
 }
 
 TEST(SimClock, DriftAndJumpsKeepMonotonicTimeMonotonic) {

@@ -13,8 +13,8 @@ namespace {
 constexpr uint64_t kSeeds = 40;
 
 std::string describe(const demo::CounterSimResult& r, uint64_t seed) {
-  std::string s = fmt::format("seed {} (rerun: build/gregor demo --seed {} --duration 30): ", seed,
-                              seed);
+  std::string s =
+      fmt::format("seed {} (rerun: build/gregor demo --seed {} --duration 30): ", seed, seed);
   for (auto& v : r.violations) s += "\n  " + v;
   return s;
 }
@@ -35,6 +35,21 @@ TEST(DemoSim, SurvivesEveryFaultFamilyAcrossSeeds) {
   // The sweep must have exercised every fault family and real load.
   EXPECT_EQ(faults.size(), 19u) << "families hit: " << faults.size();
   EXPECT_GT(acked, kSeeds * 100);
+}
+
+// Seeds that once found real bugs, kept as regressions.
+// 52: a wiped node persisted peers' gossip while recovering, crashed, and on restart trusted that
+//     partial log as complete; its slot went back and acknowledged counts were reused.
+// 1603: a bit flip made recovery truncate the log to its valid prefix; a crash before the peers
+//     answered left that prefix looking complete. Damage now empties the log.
+TEST(DemoSim, RegressionSeeds) {
+  for (uint64_t seed : {52, 1603}) {
+    demo::CounterSimOptions o;
+    o.seed = seed;
+    o.duration = seconds(30);
+    auto r = demo::run_counter_sim(o);
+    EXPECT_TRUE(r.pass) << describe(r, seed);
+  }
 }
 
 TEST(DemoSim, RunsWithoutFaultsAckEverything) {

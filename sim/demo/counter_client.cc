@@ -17,8 +17,8 @@ CounterClient::~CounterClient() {
 
 void CounterClient::schedule_next() {
   if (stopped_) return;
-  auto think = Duration(env_.random.uniform_signed(config_.think_min.count(),
-                                                   config_.think_max.count()));
+  auto think =
+      Duration(env_.random.uniform_signed(config_.think_min.count(), config_.think_max.count()));
   timer_ = env_.clock.schedule(think, guarded(alive_, [this] { begin(); }));
 }
 
@@ -30,36 +30,39 @@ void CounterClient::begin() {
                   static_cast<uint32_t>(env_.random.uniform(0, config_.nodes.size() - 1)),
                   env_.clock.now()};
   uint64_t id = op_.id;
-  timer_ = env_.clock.schedule(config_.request_timeout, guarded(alive_, [this, id] {
-    if (in_flight_ && op_.id == id) {
-      // Sent and no answer: the increment may have been applied. Not sent: it was not.
-      complete(sent_ ? CounterOp::Outcome::unknown : CounterOp::Outcome::fail, 0, 0);
-    }
-  }));
+  timer_ = env_.clock.schedule(
+      config_.request_timeout, guarded(alive_, [this, id] {
+        if (in_flight_ && op_.id == id) {
+          // Sent and no answer: the increment may have been applied. Not sent: it was not.
+          complete(sent_ ? CounterOp::Outcome::unknown : CounterOp::Outcome::fail, 0, 0);
+        }
+      }));
   env_.network.connect(config_.nodes[op_.node],
                        guarded(alive_, [this, id](Result<net::ConnectionPtr> conn) {
-    if (!in_flight_ || op_.id != id) {
-      if (conn.ok()) (*conn)->close();
-      return;
-    }
-    if (!conn.ok()) return complete(CounterOp::Outcome::fail, 0, 0);
-    conn_ = std::move(conn).value();
-    reader_ = std::make_unique<net::FrameReader>(config_.frame_bytes_max);
-    conn_->set_handlers({
-        .on_data = guarded(alive_, [this](ByteView data) { on_data(data); }),
-        .on_close = guarded(alive_, [this, id](const Status&) {
-          if (in_flight_ && op_.id == id) complete(CounterOp::Outcome::unknown, 0, 0);
-        }),
-    });
-    Bytes m;
-    Writer w(m);
-    w.u8(static_cast<uint8_t>(CounterMsg::incr));
-    w.be<uint64_t>(id);
-    Bytes frame;
-    net::append_frame(frame, m);
-    conn_->send(std::move(frame));
-    sent_ = true;
-  }));
+                         if (!in_flight_ || op_.id != id) {
+                           if (conn.ok()) (*conn)->close();
+                           return;
+                         }
+                         if (!conn.ok()) return complete(CounterOp::Outcome::fail, 0, 0);
+                         conn_ = std::move(conn).value();
+                         reader_ = std::make_unique<net::FrameReader>(config_.frame_bytes_max);
+                         conn_->set_handlers({
+                             .on_data = guarded(alive_, [this](ByteView data) { on_data(data); }),
+                             .on_close = guarded(alive_,
+                                                 [this, id](const Status&) {
+                                                   if (in_flight_ && op_.id == id)
+                                                     complete(CounterOp::Outcome::unknown, 0, 0);
+                                                 }),
+                         });
+                         Bytes m;
+                         Writer w(m);
+                         w.u8(static_cast<uint8_t>(CounterMsg::incr));
+                         w.be<uint64_t>(id);
+                         Bytes frame;
+                         net::append_frame(frame, m);
+                         conn_->send(std::move(frame));
+                         sent_ = true;
+                       }));
 }
 
 void CounterClient::on_data(ByteView data) {
@@ -77,10 +80,13 @@ void CounterClient::on_data(ByteView data) {
     return complete(CounterOp::Outcome::unknown, 0, 0);
   }
   switch (outcome) {
-    case CounterOutcome::ok: return complete(CounterOp::Outcome::ok, slot, count);
-    case CounterOutcome::indefinite: return complete(CounterOp::Outcome::unknown, slot, count);
+    case CounterOutcome::ok:
+      return complete(CounterOp::Outcome::ok, slot, count);
+    case CounterOutcome::indefinite:
+      return complete(CounterOp::Outcome::unknown, slot, count);
     case CounterOutcome::failed:
-    case CounterOutcome::not_ready: return complete(CounterOp::Outcome::fail, slot, count);
+    case CounterOutcome::not_ready:
+      return complete(CounterOp::Outcome::fail, slot, count);
   }
   complete(CounterOp::Outcome::unknown, 0, 0);
 }

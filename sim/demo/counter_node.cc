@@ -100,39 +100,42 @@ void CounterNode::tick() {
 void CounterNode::connect_peer(Peer& peer) {
   peer.connecting = true;
   uint32_t index = peer.index;
-  env_.network.connect(peer.address, guarded(alive_, [this, index](
-                                                         Result<net::ConnectionPtr> conn) {
-    Peer& p = *peers_[index];
-    p.connecting = false;
-    if (!conn.ok()) return;  // the next tick retries
-    p.conn = std::move(conn).value();
-    p.reader = std::make_unique<net::FrameReader>(config_.frame_bytes_max);
-    p.last_heard = env_.clock.now();
-    p.conn->set_handlers({
-        .on_data = guarded(alive_, [this, index](ByteView data) {
-          Peer& p = *peers_[index];
-          p.last_heard = env_.clock.now();
-          p.reader->feed(data);
-          while (p.conn) {
-            auto frame = p.reader->next();
-            if (!frame.ok()) {
-              p.conn->close();
-              p.conn.reset();
-              return;
-            }
-            if (!frame->has_value()) return;
-            on_peer_frame(p, **frame);
-          }
-        }),
-        .on_close = guarded(alive_, [this, index](const Status&) { peers_[index]->conn.reset(); }),
-    });
-    Bytes hello;
-    Writer w(hello);
-    w.u8(static_cast<uint8_t>(CounterMsg::hello));
-    w.be<uint32_t>(config_.self);
-    send(p.conn, hello);
-    if (!ready_ && log_ && !log_busy_) send(p.conn, Bytes{static_cast<uint8_t>(CounterMsg::recover)});
-  }));
+  env_.network.connect(
+      peer.address, guarded(alive_, [this, index](Result<net::ConnectionPtr> conn) {
+        Peer& p = *peers_[index];
+        p.connecting = false;
+        if (!conn.ok()) return;  // the next tick retries
+        p.conn = std::move(conn).value();
+        p.reader = std::make_unique<net::FrameReader>(config_.frame_bytes_max);
+        p.last_heard = env_.clock.now();
+        p.conn->set_handlers({
+            .on_data = guarded(alive_,
+                               [this, index](ByteView data) {
+                                 Peer& p = *peers_[index];
+                                 p.last_heard = env_.clock.now();
+                                 p.reader->feed(data);
+                                 while (p.conn) {
+                                   auto frame = p.reader->next();
+                                   if (!frame.ok()) {
+                                     p.conn->close();
+                                     p.conn.reset();
+                                     return;
+                                   }
+                                   if (!frame->has_value()) return;
+                                   on_peer_frame(p, **frame);
+                                 }
+                               }),
+            .on_close =
+                guarded(alive_, [this, index](const Status&) { peers_[index]->conn.reset(); }),
+        });
+        Bytes hello;
+        Writer w(hello);
+        w.u8(static_cast<uint8_t>(CounterMsg::hello));
+        w.be<uint32_t>(config_.self);
+        send(p.conn, hello);
+        if (!ready_ && log_ && !log_busy_)
+          send(p.conn, Bytes{static_cast<uint8_t>(CounterMsg::recover)});
+      }));
 }
 
 // Replies that come back on our outgoing peer connections.
@@ -156,7 +159,8 @@ void CounterNode::on_peer_frame(Peer& peer, ByteView frame) {
   if (type == CounterMsg::recover_reply && !ready_) {
     uint32_t n = r.be<uint32_t>();
     if (n != counts_.size()) return;
-    for (uint32_t i = 0; i < n; ++i) recover_view_[i] = std::max(recover_view_[i], r.be<uint64_t>());
+    for (uint32_t i = 0; i < n; ++i)
+      recover_view_[i] = std::max(recover_view_[i], r.be<uint64_t>());
     if (!r.ok()) return;
     recover_replies_.insert(peer.index);
     if (recover_replies_.size() == counts_.size() - 1 && !log_busy_) finish_recovery_from_peers();
@@ -168,24 +172,25 @@ void CounterNode::on_accept(net::ConnectionPtr conn) {
   auto in = std::make_unique<Inbound>(
       Inbound{id, conn, net::FrameReader(config_.frame_bytes_max), env_.clock.now()});
   conn->set_handlers({
-      .on_data = guarded(alive_, [this, id](ByteView data) {
-        auto it = inbound_.find(id);
-        if (it == inbound_.end()) return;
-        Inbound& in = *it->second;
-        in.last_heard = env_.clock.now();
-        in.reader.feed(data);
-        for (;;) {
-          auto frame = in.reader.next();
-          if (!frame.ok()) {
-            in.conn->close();
-            inbound_.erase(id);
-            return;
-          }
-          if (!frame->has_value()) return;
-          on_frame(in, **frame);
-          if (!inbound_.count(id)) return;
-        }
-      }),
+      .on_data = guarded(alive_,
+                         [this, id](ByteView data) {
+                           auto it = inbound_.find(id);
+                           if (it == inbound_.end()) return;
+                           Inbound& in = *it->second;
+                           in.last_heard = env_.clock.now();
+                           in.reader.feed(data);
+                           for (;;) {
+                             auto frame = in.reader.next();
+                             if (!frame.ok()) {
+                               in.conn->close();
+                               inbound_.erase(id);
+                               return;
+                             }
+                             if (!frame->has_value()) return;
+                             on_frame(in, **frame);
+                             if (!inbound_.count(id)) return;
+                           }
+                         }),
       .on_close = guarded(alive_, [this, id](const Status&) { inbound_.erase(id); }),
   });
   inbound_.emplace(id, std::move(in));
@@ -217,7 +222,9 @@ void CounterNode::on_frame(Inbound& in, ByteView frame) {
     case CounterMsg::replicate: {
       uint32_t slot = r.be<uint32_t>();
       uint64_t count = r.be<uint64_t>();
-      if (!r.ok() || slot >= counts_.size()) return;
+      // While recovering, write nothing: a log holding only what peers sent would look complete
+      // to a later restart (found by seed 52: wipe, partial log, crash, restart, counts reused).
+      if (!r.ok() || slot >= counts_.size() || !ready_) return;
       std::weak_ptr<net::Connection> reply_to = in.conn;
       auto ack = [this, slot, reply_to] {
         Bytes m;
@@ -330,9 +337,9 @@ void CounterNode::finish_increment(CounterOutcome outcome) {
   w.be<uint32_t>(config_.self);
   w.be<uint64_t>(increment_count_);
   send(inc.reply_to.lock(), m);
-  env_.tracer.event("counter.incr", TraceFields()
-                                        .add("outcome", static_cast<int>(outcome))
-                                        .add("count", increment_count_));
+  env_.tracer.event(
+      "counter.incr",
+      TraceFields().add("outcome", static_cast<int>(outcome)).add("count", increment_count_));
   increment_in_flight_ = false;
   increment_count_ = 0;
   start_next_increment();

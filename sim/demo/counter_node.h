@@ -11,7 +11,9 @@
 // - Recovery: a node replays its log. Each record carries a CRC over (slot, count, index), so
 //   torn writes, bit flips and misdirected writes are all detected. If the log is intact and
 //   non-empty the node is ready at once. If it is empty (new or wiped) or damaged, it waits until
-//   *every* peer has told it their view before it serves: what it lost is on some peer.
+//   *every* peer has told it their view before it serves: what it lost is on some peer. Until
+//   then it writes nothing, so its log is either its own complete history or empty; the union
+//   from the peers lands in one atomic rewrite.
 // - In-memory counts only ever hold fsynced values, so a failed fsync (EIO that drops dirty
 //   pages) needs no rollback; the client is told the outcome is indefinite.
 // Fault model: any node may crash, lose unsynced writes, be partitioned, paused or see EIO or a
@@ -51,15 +53,15 @@ struct CounterConfig {
 
 // Wire message types (1 byte after the frame size).
 enum class CounterMsg : uint8_t {
-  incr = 1,         // client -> node: u64 request id
-  incr_result = 2,  // node -> client: u64 id, u8 outcome, u32 slot, u64 count
-  read = 3,         // client -> node: u64 id
-  read_result = 4,  // node -> client: u64 id, u8 outcome, u64 total
-  hello = 10,       // peer -> peer, first frame: u32 sender index
-  replicate = 11,   // u32 slot, u64 count
-  ack = 12,         // u32 slot, u64 count
-  gossip = 13,      // u32 n, n x u64; answered with a gossip on the same connection
-  recover = 14,     // (empty)
+  incr = 1,            // client -> node: u64 request id
+  incr_result = 2,     // node -> client: u64 id, u8 outcome, u32 slot, u64 count
+  read = 3,            // client -> node: u64 id
+  read_result = 4,     // node -> client: u64 id, u8 outcome, u64 total
+  hello = 10,          // peer -> peer, first frame: u32 sender index
+  replicate = 11,      // u32 slot, u64 count
+  ack = 12,            // u32 slot, u64 count
+  gossip = 13,         // u32 n, n x u64; answered with a gossip on the same connection
+  recover = 14,        // (empty)
   recover_reply = 15,  // u32 n, n x u64
 };
 
@@ -101,7 +103,11 @@ class CounterNode {
   void read_log();
   void replay(Bytes data);
   void finish_recovery_from_peers();
+  struct CompactJob;
   void compact(std::function<void(const Status&)> done);
+  void compact_write(std::shared_ptr<CompactJob> job);
+  void compact_rename(std::shared_ptr<CompactJob> job);
+  void compact_finish(std::shared_ptr<CompactJob> job, const Status& status);
   // persistence
   void persist(std::vector<std::pair<uint32_t, uint64_t>> records,
                std::function<void(const Status&)> done);

@@ -7,10 +7,9 @@
 namespace gregor::demo {
 
 void CounterNode::start() {
-  auto listener = env_.network.listen(config_.nodes[config_.self],
-                                      guarded(alive_, [this](net::ConnectionPtr c) {
-                                        on_accept(std::move(c));
-                                      }));
+  auto listener = env_.network.listen(
+      config_.nodes[config_.self],
+      guarded(alive_, [this](net::ConnectionPtr c) { on_accept(std::move(c)); }));
   if (!listener.ok()) {
     start_status_ = listener.status();
     spdlog::error("counter: cannot listen: {}", start_status_);
@@ -18,45 +17,47 @@ void CounterNode::start() {
   }
   listener_ = std::move(listener).value();
   env_.disk.mkdir(kLogDir, guarded(alive_, [this](const Status& s) {
-    if (!s.ok() && s.code() != Errc::already_exists) {
-      spdlog::warn("counter: mkdir failed: {}; retrying", s);
-      env_.clock.schedule(config_.tick_interval, guarded(alive_, [this] { start(); }));
-      listener_.reset();
-      return;
-    }
-    // The directory entry must be durable before files inside it can be.
-    env_.disk.fsync_dir("", guarded(alive_, [this](const Status&) { open_log(); }));
-  }));
+                    if (!s.ok() && s.code() != Errc::already_exists) {
+                      spdlog::warn("counter: mkdir failed: {}; retrying", s);
+                      env_.clock.schedule(config_.tick_interval,
+                                          guarded(alive_, [this] { start(); }));
+                      listener_.reset();
+                      return;
+                    }
+                    // The directory entry must be durable before files inside it can be.
+                    env_.disk.fsync_dir("", guarded(alive_, [this](const Status&) { open_log(); }));
+                  }));
   tick_timer_ = env_.clock.schedule(config_.tick_interval, guarded(alive_, [this] { tick(); }));
 }
 
 void CounterNode::open_log() {
-  env_.disk.open(kLogPath, disk::OpenMode::open_or_create,
-                 guarded(alive_, [this](Result<disk::FilePtr> file) {
-    if (!file.ok()) {
-      spdlog::warn("counter: open log failed: {}; retrying", file.status());
-      env_.clock.schedule(config_.tick_interval, guarded(alive_, [this] { open_log(); }));
-      return;
-    }
-    log_ = std::move(file).value();
-    // The file's directory entry must be durable too, or a crash could make it vanish.
-    env_.disk.fsync_dir(kLogDir, guarded(alive_, [this](const Status&) { read_log(); }));
-  }));
+  env_.disk.open(
+      kLogPath, disk::OpenMode::open_or_create, guarded(alive_, [this](Result<disk::FilePtr> file) {
+        if (!file.ok()) {
+          spdlog::warn("counter: open log failed: {}; retrying", file.status());
+          env_.clock.schedule(config_.tick_interval, guarded(alive_, [this] { open_log(); }));
+          return;
+        }
+        log_ = std::move(file).value();
+        // The file's directory entry must be durable too, or a crash could make it vanish.
+        env_.disk.fsync_dir(kLogDir, guarded(alive_, [this](const Status&) { read_log(); }));
+      }));
 }
 
 void CounterNode::read_log() {
   {
     size_t len = static_cast<size_t>(std::min<uint64_t>(log_->size(), kLogBytesMax));
-    log_->pread(0, len, guarded(alive_, [this](Result<Bytes> data) {
-      if (!data.ok()) {
-        // A latent sector error: treat the whole log as lost and rebuild it from the peers.
-        spdlog::warn("counter: log unreadable ({}); recovering from peers", data.status());
-        env_.tracer.event("counter.log_damaged", TraceFields().add("reason", "read_error"));
-        replay(Bytes());
-        return;
-      }
-      replay(std::move(data).value());
-    }));
+    log_->pread(
+        0, len, guarded(alive_, [this](Result<Bytes> data) {
+          if (!data.ok()) {
+            // A latent sector error: treat the whole log as lost and rebuild it from the peers.
+            spdlog::warn("counter: log unreadable ({}); recovering from peers", data.status());
+            env_.tracer.event("counter.log_damaged", TraceFields().add("reason", "read_error"));
+            replay(Bytes());
+            return;
+          }
+          replay(std::move(data).value());
+        }));
   }
 }
 
@@ -81,6 +82,13 @@ void CounterNode::replay(Bytes data) {
   bool torn = !damaged && data.size() % kRecordBytes != 0;
   bool unreadable = data.empty() && log_->size() > 0;
   damaged |= unreadable;
+  if (damaged) {
+    // Keep the invariant "the log is this node's complete history, or empty": a valid prefix of
+    // a damaged log would look complete to the next restart (seed 1603). Start from nothing and
+    // take the union from every peer.
+    good = 0;
+    std::fill(counts_.begin(), counts_.end(), 0);
+  }
   log_records_ = good;
   env_.tracer.event("counter.replay", TraceFields()
                                           .add("records", good)
@@ -89,19 +97,20 @@ void CounterNode::replay(Bytes data) {
                                           .add("total", total()));
   log_busy_ = true;
   log_->truncate(good * kRecordBytes, guarded(alive_, [this, damaged, good](const Status& s) {
-    log_busy_ = false;
-    if (!s.ok()) spdlog::warn("counter: truncate failed: {}", s);
-    if (!damaged && good > 0) {
-      ready_ = true;
-      env_.tracer.event("counter.ready", TraceFields().add("from", "log"));
-      run_next_persist();
-      return;
-    }
-    // Empty or damaged: what this node lost is on some peer, but we cannot know which one.
-    recover_view_ = counts_;
-    send_to_peers(Bytes{static_cast<uint8_t>(CounterMsg::recover)});
-    run_next_persist();
-  }));
+                   log_busy_ = false;
+                   if (!s.ok()) spdlog::warn("counter: truncate failed: {}", s);
+                   if (!damaged && good > 0) {
+                     ready_ = true;
+                     env_.tracer.event("counter.ready", TraceFields().add("from", "log"));
+                     run_next_persist();
+                     return;
+                   }
+                   // Empty or damaged: what this node lost is on some peer, but we cannot know
+                   // which one.
+                   recover_view_ = counts_;
+                   send_to_peers(Bytes{static_cast<uint8_t>(CounterMsg::recover)});
+                   run_next_persist();
+                 }));
 }
 
 void CounterNode::finish_recovery_from_peers() {
@@ -154,69 +163,84 @@ void CounterNode::run_next_persist() {
   size_t n = job.records.size();
   auto done = std::make_shared<std::function<void(const Status&)>>(std::move(job.done));
   log_->append(std::move(bytes), guarded(alive_, [this, n, done](Result<uint64_t> at) {
-    if (!at.ok()) {
-      log_busy_ = false;
-      (*done)(at.status());
-      run_next_persist();
-      return;
-    }
-    log_->fsync(guarded(alive_, [this, n, done](const Status& s) {
-      if (s.ok()) {
-        log_busy_ = false;
-        log_records_ += n;
-        (*done)(s);
-        run_next_persist();
-        return;
-      }
-      // After EIO the records may or may not be on disk. Cut the file back to what we know is
-      // durable so the next record's index matches its position again.
-      log_->truncate(log_records_ * kRecordBytes, guarded(alive_, [this, done, s](const Status&) {
-        log_busy_ = false;
-        (*done)(s);
-        run_next_persist();
-      }));
-    }));
-  }));
+                 if (!at.ok()) {
+                   log_busy_ = false;
+                   (*done)(at.status());
+                   run_next_persist();
+                   return;
+                 }
+                 log_->fsync(guarded(alive_, [this, n, done](const Status& s) {
+                   if (s.ok()) {
+                     log_busy_ = false;
+                     log_records_ += n;
+                     (*done)(s);
+                     run_next_persist();
+                     return;
+                   }
+                   // After EIO the records may or may not be on disk. Cut the file back to what we
+                   // know is durable so the next record's index matches its position again.
+                   log_->truncate(log_records_ * kRecordBytes,
+                                  guarded(alive_, [this, done, s](const Status&) {
+                                    log_busy_ = false;
+                                    (*done)(s);
+                                    run_next_persist();
+                                  }));
+                 }));
+               }));
 }
 
-// Rewrites the log as one record per slot: temp file, fsync, rename, fsync of the directory.
+// Rewrites the log as one record per slot: temp file, fsync, rename, fsync of the directory, the
+// textbook atomic replace. Each step is a function; a failure anywhere ends the job.
+struct CounterNode::CompactJob {
+  std::vector<std::pair<uint32_t, uint64_t>> records;
+  disk::FilePtr file;
+  std::function<void(const Status&)> done;
+};
+
 void CounterNode::compact(std::function<void(const Status&)> done) {
   log_busy_ = true;
-  std::vector<std::pair<uint32_t, uint64_t>> records;
-  for (uint32_t i = 0; i < counts_.size(); ++i) records.emplace_back(i, counts_[i]);
-  auto fail = [this, done](const Status& s) {
-    log_busy_ = false;
-    done(s);
-    run_next_persist();
-  };
+  auto job = std::make_shared<CompactJob>();
+  for (uint32_t i = 0; i < counts_.size(); ++i) job->records.emplace_back(i, counts_[i]);
+  job->done = std::move(done);
   env_.disk.open(kLogTmpPath, disk::OpenMode::open_or_create,
-                 guarded(alive_, [this, records, done, fail](Result<disk::FilePtr> tmp) {
-    if (!tmp.ok()) return fail(tmp.status());
-    disk::FilePtr file = std::move(tmp).value();
-    file->truncate(0, guarded(alive_, [this, file, records, done, fail](const Status& s) {
-      if (!s.ok()) return fail(s);
-      file->pwrite(0, encode_records(records, 0),
-                   guarded(alive_, [this, file, records, done, fail](const Status& s) {
-        if (!s.ok()) return fail(s);
-        file->fsync(guarded(alive_, [this, file, records, done, fail](const Status& s) {
-          if (!s.ok()) return fail(s);
-          env_.disk.rename(kLogTmpPath, kLogPath,
-                           guarded(alive_, [this, file, records, done, fail](const Status& s) {
-            if (!s.ok()) return fail(s);
-            env_.disk.fsync_dir(kLogDir, guarded(alive_, [this, file, records, done](
-                                                             const Status& s) {
-              log_ = file;
-              log_records_ = records.size();
-              log_busy_ = false;
-              env_.tracer.event("counter.compact", TraceFields().add("ok", s.ok()));
-              done(s);
-              run_next_persist();
-            }));
-          }));
-        }));
-      }));
-    }));
-  }));
+                 guarded(alive_, [this, job](Result<disk::FilePtr> tmp) {
+                   if (!tmp.ok()) return compact_finish(job, tmp.status());
+                   job->file = std::move(tmp).value();
+                   job->file->truncate(0, guarded(alive_, [this, job](const Status& s) {
+                                         if (!s.ok()) return compact_finish(job, s);
+                                         compact_write(job);
+                                       }));
+                 }));
+}
+
+void CounterNode::compact_write(std::shared_ptr<CompactJob> job) {
+  job->file->pwrite(0, encode_records(job->records, 0),
+                    guarded(alive_, [this, job](const Status& s) {
+                      if (!s.ok()) return compact_finish(job, s);
+                      job->file->fsync(guarded(alive_, [this, job](const Status& s) {
+                        if (!s.ok()) return compact_finish(job, s);
+                        compact_rename(job);
+                      }));
+                    }));
+}
+
+void CounterNode::compact_rename(std::shared_ptr<CompactJob> job) {
+  env_.disk.rename(kLogTmpPath, kLogPath, guarded(alive_, [this, job](const Status& s) {
+                     if (!s.ok()) return compact_finish(job, s);
+                     // From here the new file is the log, durable or not.
+                     log_ = job->file;
+                     log_records_ = job->records.size();
+                     env_.disk.fsync_dir(kLogDir, guarded(alive_, [this, job](const Status& s) {
+                                           compact_finish(job, s);
+                                         }));
+                   }));
+}
+
+void CounterNode::compact_finish(std::shared_ptr<CompactJob> job, const Status& status) {
+  log_busy_ = false;
+  env_.tracer.event("counter.compact", TraceFields().add("ok", status.ok()));
+  job->done(status);
+  run_next_persist();
 }
 
 }  // namespace gregor::demo

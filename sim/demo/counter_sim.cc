@@ -8,9 +8,9 @@
 #include <algorithm>
 
 #include "sim/cluster.h"
-#include "sim/nemesis.h"
 #include "sim/demo/counter_client.h"
 #include "sim/demo/counter_node.h"
+#include "sim/nemesis.h"
 
 namespace gregor::demo {
 namespace {
@@ -72,10 +72,10 @@ void CounterSim::add_processes() {
 void CounterSim::add_clients() {
   for (uint32_t c = 0; c < options_.clients; ++c) {
     CounterClientConfig config{.client = c, .nodes = addresses_};
-    clients_.push_back(cluster_.add_process(fmt::format("client{}", c + 1),
-                                            [config, this](Env& env) {
-      return std::make_unique<Hosted<CounterClient>>(env, config, &history_);
-    }));
+    clients_.push_back(
+        cluster_.add_process(fmt::format("client{}", c + 1), [config, this](Env& env) {
+          return std::make_unique<Hosted<CounterClient>>(env, config, &history_);
+        }));
   }
 }
 
@@ -110,15 +110,21 @@ void CounterSim::heal_and_settle(CounterSimResult& result) {
 void CounterSim::check(CounterSimResult& result) {
   for (const CounterOp& op : history_.ops) {
     switch (op.outcome) {
-      case CounterOp::Outcome::ok: ++result.ops_ok; break;
-      case CounterOp::Outcome::fail: ++result.ops_failed; break;
-      case CounterOp::Outcome::unknown: ++result.ops_unknown; break;
+      case CounterOp::Outcome::ok:
+        ++result.ops_ok;
+        break;
+      case CounterOp::Outcome::fail:
+        ++result.ops_failed;
+        break;
+      case CounterOp::Outcome::unknown:
+        ++result.ops_unknown;
+        break;
     }
   }
   if (!result.converged) {
-    result.violations.push_back(fmt::format(
-        "liveness: nodes did not converge within {} after healing",
-        format_duration(options_.heal_deadline)));
+    result.violations.push_back(
+        fmt::format("liveness: nodes did not converge within {} after healing",
+                    format_duration(options_.heal_deadline)));
     return;
   }
   auto& counts = cluster_.service_as<Hosted<CounterNode>>(nodes_[0])->value.counts();

@@ -15,13 +15,13 @@ struct CounterSimOptions {
   uint64_t seed = 1;
   uint32_t nodes = 3;
   uint32_t clients = 4;
-  Duration duration = seconds(60);        // faults and load
-  Duration heal_deadline = seconds(60);   // after healing, time allowed to converge
+  Duration duration = seconds(60);            // faults and load
+  Duration heal_deadline = seconds(60);       // after healing, time allowed to converge
   Duration client_start = milliseconds(500);  // clients start once the nodes have booted
   Duration fault_interval_min = milliseconds(300);
   Duration fault_interval_max = seconds(2);
   bool faults = true;
-  std::string trace_path;   // JSONL trace file; empty: none
+  std::string trace_path;  // JSONL trace file; empty: none
   bool keep_trace_lines = false;
   // For tests of the checker itself: acknowledge increments before persisting (a planted bug).
   bool plant_ack_before_persist = false;
