@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include "base/assert.h"
-#include "base/random.h"
 
 namespace gregor::sim {
 
@@ -27,7 +26,6 @@ void TraceLog::write(MonoTime t, std::string_view node, std::string_view kind,
   }
   line_ += '}';
   hash_.add_line(line_);
-  line_hashes_.push_back(fnv1a64(line_));
   ++count_;
   if (options_.keep_lines && kept_.size() < options_.keep_lines_max) kept_.push_back(line_);
   if (file_) {

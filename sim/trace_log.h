@@ -20,8 +20,7 @@ class TraceLog {
   struct Options {
     bool keep_lines = false;
     std::string path;  // empty: no file
-    // Bound on lines kept in memory; past it only the hash continues (determinism diffs then
-    // report the index of the first difference).
+    // Bound on lines kept in memory; past it only the hash continues.
     size_t keep_lines_max = 2'000'000;
   };
 
@@ -34,15 +33,12 @@ class TraceLog {
   std::string hash_hex() const { return hash_.hex(); }
   uint64_t lines() const { return count_; }
   const std::vector<std::string>& kept_lines() const { return kept_; }
-  // Line hashes of every line (always kept: 8 bytes a line), to locate the first difference.
-  const std::vector<uint64_t>& line_hashes() const { return line_hashes_; }
 
  private:
   Options options_;
   TraceHash hash_;
   uint64_t count_ = 0;
   std::vector<std::string> kept_;
-  std::vector<uint64_t> line_hashes_;
   std::unique_ptr<std::ofstream> file_;
   std::string line_;  // reused buffer
 };

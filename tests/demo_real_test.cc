@@ -39,8 +39,8 @@ class DemoRealTest : public ::testing::Test {
       std::string dir = root_ + "/n" + std::to_string(i);
       std::filesystem::create_directory(dir);
       disks_.push_back(std::move(disk::PosixDisk::create(*loop_, dir)).value());
-      envs_.push_back(std::make_unique<Env>(Env{*clock_, *random_, *network_, *disks_[i],
-                                                tracer_, "n" + std::to_string(i)}));
+      envs_.push_back(std::make_unique<Env>(
+          Env{*clock_, *random_, *network_, *disks_[i], tracer_, "n" + std::to_string(i)}));
     }
   }
   void TearDown() override {
@@ -86,9 +86,8 @@ TEST_F(DemoRealTest, CounterOnTcpAndPosixFilesSurvivesRestart) {
   cc.think_max = milliseconds(1);
   client_ = std::make_unique<demo::CounterClient>(client_env, cc, &history_);
   auto acked = [&] {
-    return std::count_if(history_.ops.begin(), history_.ops.end(), [](auto& op) {
-      return op.outcome == demo::CounterOp::Outcome::ok;
-    });
+    return std::count_if(history_.ops.begin(), history_.ops.end(),
+                         [](auto& op) { return op.outcome == demo::CounterOp::Outcome::ok; });
   };
   ASSERT_TRUE(loop_->run_until([&] { return acked() >= 60; }, kTimeout));
   client_->stop();
