@@ -5,6 +5,7 @@
 
 #include "base/log.h"
 #include "cli/demo_command.h"
+#include "cli/dump_log_command.h"
 
 int main(int argc, char** argv) {
   gregor::init_logging("warn");
@@ -17,6 +18,7 @@ int main(int argc, char** argv) {
       ->each([](const std::string& l) { gregor::init_logging(l); });
   int exit_code = 0;
   gregor::cli::add_demo_command(app, &exit_code);
+  gregor::cli::add_dump_log_command(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -3,6 +3,7 @@
 
 #include <memory>
 
+#include "base/guarded.h"
 #include "sim/demo/counter_node.h"
 
 namespace gregor::demo {
@@ -31,15 +32,5 @@ struct CounterNode::Peer {
   std::unique_ptr<net::FrameReader> reader;
   MonoTime last_heard{};
 };
-
-// Wraps a callback so it does nothing once the node is destroyed. Production disk completions
-// and connection callbacks may still be queued on the loop when a node is torn down.
-template <typename F>
-auto guarded(const std::shared_ptr<bool>& alive, F f) {
-  return [weak = std::weak_ptr<bool>(alive), f = std::move(f)](auto&&... args) mutable {
-    if (weak.expired()) return;
-    f(std::forward<decltype(args)>(args)...);
-  };
-}
 
 }  // namespace gregor::demo

@@ -1,0 +1,20 @@
+// guarded(alive, f): a callback that does nothing once `alive` is gone. Objects that hand
+// callbacks to the Env (disk completions, timers, connection handlers) hold a
+// shared_ptr<bool> token and wrap their callbacks with it: production completions may still be
+// queued on the loop when such an object is destroyed.
+#pragma once
+
+#include <memory>
+#include <utility>
+
+namespace gregor {
+
+template <typename F>
+auto guarded(const std::shared_ptr<bool>& alive, F f) {
+  return [weak = std::weak_ptr<bool>(alive), f = std::move(f)](auto&&... args) mutable {
+    if (weak.expired()) return;
+    f(std::forward<decltype(args)>(args)...);
+  };
+}
+
+}  // namespace gregor

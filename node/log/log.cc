@@ -1,0 +1,278 @@
+// The partition log: open, append, read, roll, flush and checkpoints. Recovery lives in
+// log_recovery.cc, retention and truncation in log_retention.cc.
+#include "node/log/log.h"
+
+#include <spdlog/spdlog.h>
+
+#include "base/guarded.h"
+#include "base/steps.h"
+
+namespace gregor::log {
+
+namespace {
+constexpr const char* kPartitionCheckpoint = "partition.checkpoint";
+constexpr const char* kEpochCheckpoint = "leader-epoch-checkpoint";
+}  // namespace
+
+Log::Log(Env& env, std::string dir, LogConfig config)
+    : env_(env),
+      dir_(std::move(dir)),
+      config_(config),
+      partition_checkpoint_(env.disk, dir_ + "/" + kPartitionCheckpoint),
+      epoch_checkpoint_(env.disk, dir_ + "/" + kEpochCheckpoint) {
+  last_flush_ = env_.clock.now();
+}
+
+Log::~Log() { *alive_ = false; }
+
+void Log::open(Env& env, std::string dir, LogConfig config, OpenFn done) {
+  std::unique_ptr<Log> log(new Log(env, std::move(dir), config));
+  Log* raw = log.get();
+  auto holder = std::make_shared<std::unique_ptr<Log>>(std::move(log));
+  raw->recover([holder, done = std::move(done)](const Status& s) {
+    if (!s.ok()) return done(s);
+    done(std::move(*holder));
+  });
+}
+
+uint64_t Log::size_bytes() const {
+  uint64_t total = 0;
+  for (auto& [base, seg] : segments_) total += seg->size;
+  return total;
+}
+
+void Log::enqueue(std::function<void(std::function<void()> finished)> run) {
+  ops_.push_back(Op{std::move(run)});
+  run_next_op();
+}
+
+void Log::run_next_op() {
+  if (op_running_ || ops_.empty()) return;
+  op_running_ = true;
+  Op op = std::move(ops_.front());
+  ops_.pop_front();
+  op.run(guarded(alive_, [this] {
+    op_running_ = false;
+    run_next_op();
+  }));
+}
+
+void Log::append(Bytes batch, int32_t leader_epoch,
+                 std::function<void(Result<AppendInfo>, std::optional<AppendError>)> done) {
+  auto shared = std::make_shared<Bytes>(std::move(batch));
+  enqueue([this, shared, leader_epoch, done = std::move(done)](std::function<void()> finished) {
+    do_append(std::move(*shared), leader_epoch, done, std::move(finished));
+  });
+}
+
+namespace {
+// Fails an append with a Kafka error, keeping the detail.
+void fail_append(const std::function<void(Result<AppendInfo>, std::optional<AppendError>)>& done,
+                 kafka::ErrorCode code, Status status) {
+  done(status, AppendError{code, status});
+}
+}  // namespace
+
+void Log::do_append(Bytes batch, int32_t leader_epoch,
+                    std::function<void(Result<AppendInfo>, std::optional<AppendError>)> done,
+                    std::function<void()> finished) {
+  auto fail = [&](kafka::ErrorCode code, Status s) {
+    ++counters_.append_errors;
+    fail_append(done, code, std::move(s));
+    finished();
+  };
+  if (batch.size() > config_.max_message_bytes + kBatchLogOverhead) {
+    return fail(kafka::ErrorCode::message_too_large,
+                errorf(Errc::limit_exceeded, "batch of {} bytes over max.message.bytes {}",
+                       batch.size(), config_.max_message_bytes));
+  }
+  Status valid = validate_batch(batch, config_.strict_validation ? Validation::strict
+                                                                 : Validation::shallow);
+  if (!valid.ok()) return fail(to_kafka_error(valid), valid);
+  BatchHeader h = parse_batch_header(batch).value();
+  auto check = producers_.check(h.producer_id, h.producer_epoch, h.base_sequence,
+                                h.last_sequence());
+  if (!check.ok()) return fail(producer_error_code(check.status()), check.status());
+  if (check->kind == ProducerCheck::Kind::duplicate) {
+    ++counters_.duplicates;
+    AppendInfo info{check->original->first_offset, check->original->last_offset, -1, true};
+    done(info, std::nullopt);
+    return finished();
+  }
+  int64_t base = log_end_offset_;
+  assign_offsets(batch, base, leader_epoch);
+  AppendInfo info{base, base + h.last_offset_delta, -1, false};
+  if (config_.message_timestamp_type == TimestampType::log_append_time) {
+    info.log_append_time = to_ms(env_.clock.wall_now());
+    set_log_append_time(batch, info.log_append_time);
+  }
+  size_t bytes = batch.size();
+  auto data = std::make_shared<Bytes>(std::move(batch));
+  maybe_roll(base, bytes, guarded(alive_, [this, data, info, leader_epoch, done,
+                                           finished](const Status& s) {
+    if (!s.ok()) {
+      ++counters_.append_errors;
+      fail_append(done, kafka::ErrorCode::unknown_server_error, s);
+      return finished();
+    }
+    Segment& seg = active();
+    uint64_t position = seg.size;
+    seg.file->append(*data, guarded(alive_, [this, data, info, leader_epoch, position, done,
+                                             finished](Result<uint64_t> at) {
+      if (!at.ok()) {
+        // The file may hold part of the batch: cut it back so the next append lands cleanly.
+        active().file->truncate(position, [](const Status&) {});
+        ++counters_.append_errors;
+        fail_append(done, kafka::ErrorCode::unknown_server_error, at.status());
+        return finished();
+      }
+      BatchHeader h = parse_batch_header(*data).value();
+      active().on_batch(h, position, config_.index_interval_bytes);
+      log_end_offset_ = h.last_offset() + 1;
+      if (leader_epoch >= 0 &&
+          (!epochs_.latest_epoch() || leader_epoch > *epochs_.latest_epoch())) {
+        epochs_.assign(leader_epoch, h.base_offset);
+      }
+      if (h.producer_id >= 0) {
+        producers_.update(h.producer_id, h.producer_epoch,
+                          ProducerBatch{h.base_sequence, h.last_sequence(), h.base_offset,
+                                        h.last_offset(), h.max_timestamp});
+      }
+      ++counters_.appends;
+      unflushed_messages_ += static_cast<uint64_t>(h.record_count);
+      bool flush_now = unflushed_messages_ >= config_.flush_messages ||
+                       (config_.flush_ms != Duration::max() &&
+                        env_.clock.now() - last_flush_ >= config_.flush_ms);
+      if (!flush_now) {
+        done(info, std::nullopt);
+        return finished();
+      }
+      do_flush(guarded(alive_, [info, done, finished](const Status& s) {
+        if (!s.ok()) {
+          // The batch is in the log but may not be durable: the caller must treat it as failed
+          // (and a replica restart will recover what is really on disk).
+          fail_append(done, kafka::ErrorCode::unknown_server_error, s);
+        } else {
+          done(info, std::nullopt);
+        }
+        finished();
+      }));
+    }));
+  }));
+}
+
+void Log::maybe_roll(int64_t next_offset, size_t batch_bytes,
+                     std::function<void(const Status&)> done) {
+  Segment& seg = active();
+  bool full = seg.size > 0 && seg.size + batch_bytes > config_.segment_bytes;
+  bool old = !seg.empty() && env_.clock.now() - seg.created >= config_.segment_ms;
+  if (!full && !old) return done(Status::Ok());
+  roll(next_offset, std::move(done));
+}
+
+// Seals the active segment (its indexes go to disk) and starts a new one at `base`.
+void Log::roll(int64_t base, std::function<void(const Status&)> done) {
+  Segment& sealed = active();
+  auto file = std::make_shared<disk::FilePtr>();
+  run_steps(
+      {
+          [this, &sealed](Next next) { write_indexes(sealed, next); },
+          [this, base, file](Next next) {
+            env_.disk.open(segment_file(dir_, base, ".log"), disk::OpenMode::open_or_create,
+                           guarded(alive_, [file, next](Result<disk::FilePtr> f) {
+                             if (!f.ok()) return next(f.status());
+                             *file = std::move(f).value();
+                             next(Status::Ok());
+                           }));
+          },
+          [this](Next next) { env_.disk.fsync_dir(dir_, next); },
+      },
+      guarded(alive_, [this, base, file, done](const Status& s) {
+        if (!s.ok()) return done(s);
+        segments_[base] = std::make_unique<Segment>(base, *file, env_.clock.now());
+        ++counters_.rolls;
+        env_.tracer.event("log.roll", TraceFields().add("dir", dir_).add("base", base));
+        done(Status::Ok());
+      }));
+}
+
+void Log::write_indexes(Segment& seg, std::function<void(const Status&)> done) {
+  struct Files {
+    Bytes index, time_index;
+  };
+  auto bytes = std::make_shared<Files>(Files{seg.index.encode(), seg.time_index.encode()});
+  int64_t base = seg.base_offset;
+  auto write = [this](std::string path, std::shared_ptr<Files> b, bool time) -> Step {
+    return [this, path, b, time](Next next) {
+      env_.disk.open(path, disk::OpenMode::open_or_create,
+                     guarded(alive_, [b, time, next](Result<disk::FilePtr> f) {
+                       if (!f.ok()) return next(f.status());
+                       disk::FilePtr file = std::move(f).value();
+                       file->truncate(0, [file, b, time, next](const Status& s) {
+                         if (!s.ok()) return next(s);
+                         file->pwrite(0, time ? b->time_index : b->index, next);
+                       });
+                     }));
+    };
+  };
+  // Indexes are derived data: recovery rebuilds a missing or damaged one, so no fsync here.
+  run_steps({write(segment_file(dir_, base, ".index"), bytes, false),
+             write(segment_file(dir_, base, ".timeindex"), bytes, true)},
+            std::move(done));
+}
+
+void Log::flush(std::function<void(const Status&)> done) {
+  enqueue([this, done = std::move(done)](std::function<void()> finished) {
+    do_flush(guarded(alive_, [done, finished](const Status& s) {
+      done(s);
+      finished();
+    }));
+  });
+}
+
+void Log::do_flush(std::function<void(const Status&)> done) {
+  int64_t flushed_to = log_end_offset_;
+  std::vector<Step> steps;
+  for (auto& [base, seg] : segments_) {
+    if (seg->next_offset <= recovery_point_) continue;  // already durable
+    disk::FilePtr file = seg->file;
+    steps.push_back([file](Next next) { file->fsync(next); });
+  }
+  steps.push_back([this](Next next) { env_.disk.fsync_dir(dir_, next); });
+  run_steps(std::move(steps), guarded(alive_, [this, flushed_to, done](const Status& s) {
+              if (!s.ok()) return done(s);
+              recovery_point_ = std::max(recovery_point_, flushed_to);
+              unflushed_messages_ = 0;
+              last_flush_ = env_.clock.now();
+              ++counters_.flushes;
+              write_checkpoints(done);
+            }));
+}
+
+void Log::write_checkpoints(std::function<void(const Status&)> done) {
+  std::vector<std::pair<std::string, int64_t>> entries = {
+      {"high_watermark", high_watermark_},
+      {"recovery_point", recovery_point_},
+      {"log_start_offset", log_start_offset_},
+  };
+  run_steps({[this, entries](Next next) { partition_checkpoint_.write(entries, next); },
+             [this](Next next) { epochs_.write_to(epoch_checkpoint_, next); }},
+            std::move(done));
+}
+
+void Log::set_high_watermark(int64_t offset) {
+  high_watermark_ = std::clamp(offset, log_start_offset_, log_end_offset_);
+}
+
+void Log::close(std::function<void(const Status&)> done) {
+  enqueue([this, done = std::move(done)](std::function<void()> finished) {
+    run_steps({[this](Next next) { write_indexes(active(), next); },
+               [this](Next next) { do_flush(next); }},
+              guarded(alive_, [done, finished](const Status& s) {
+                done(s);
+                finished();
+              }));
+  });
+}
+
+}  // namespace gregor::log

@@ -1,0 +1,184 @@
+// The partition log: ordered segments of record batches on the Disk seam, with Kafka's offset
+// semantics. One Log per partition replica; it runs unchanged on POSIX files and on SimDisk.
+//
+// Concurrency: single-threaded, asynchronous. Mutations (append, truncate, roll, retention,
+// checkpoints) run one at a time in submission order; reads run alongside them and never see a
+// batch whose append has not completed.
+//
+// Durability: appended batches are durable once flushed (fsync). The flush policy is Kafka's
+// (flush.messages, flush.ms); the recovery point is the offset below which everything was
+// flushed, and recovery on open validates every batch from there on.
+//
+// Files in the partition directory:
+//   <base>.log / <base>.index / <base>.timeindex   segments and their indexes (20-digit names)
+//   <offset>.snapshot                               producer state snapshots
+//   partition.checkpoint                            high watermark, recovery point, log start
+//   leader-epoch-checkpoint                         epoch -> start offset
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "base/env.h"
+#include "node/kafka/error_code.h"
+#include "node/log/checkpoint_file.h"
+#include "node/log/leader_epoch_cache.h"
+#include "node/log/log_config.h"
+#include "node/log/producer_state.h"
+#include "node/log/segment.h"
+
+namespace gregor::log {
+
+struct AppendInfo {
+  int64_t first_offset = -1;
+  int64_t last_offset = -1;
+  int64_t log_append_time = -1;  // set for LogAppendTime topics
+  bool duplicate = false;        // an idempotent retry: offsets are the original ones
+};
+
+// An append failure: the Kafka error for the producer, and the detail.
+struct AppendError {
+  kafka::ErrorCode code;
+  Status status;
+};
+
+struct ReadResult {
+  Bytes batches;  // whole batches; may hold offsets below the one asked for (in its batch)
+  int64_t log_start_offset = 0;
+  int64_t log_end_offset = 0;
+};
+
+struct RecoveryReport {
+  uint64_t segments = 0;
+  uint64_t batches_scanned = 0;
+  uint64_t truncated_bytes = 0;  // torn or corrupt tail cut at recovery
+  int64_t truncated_from_offset = -1;
+  uint64_t segments_deleted = 0;  // past a corruption
+  uint64_t indexes_rebuilt = 0;
+  std::vector<std::string> notes;  // what was cut or rebuilt, with file names
+};
+
+struct LogCounters {
+  uint64_t appends = 0;
+  uint64_t duplicates = 0;
+  uint64_t append_errors = 0;
+  uint64_t flushes = 0;
+  uint64_t rolls = 0;
+  uint64_t segments_deleted = 0;
+  uint64_t read_corruptions = 0;  // batches refused on read for a bad CRC
+};
+
+class Log {
+ public:
+  using OpenFn = std::function<void(Result<std::unique_ptr<Log>>)>;
+
+  // Opens the partition directory `dir` (created if missing) and recovers it. Fails with a
+  // message naming the file for foreign files or unreadable data it cannot recover.
+  static void open(Env& env, std::string dir, LogConfig config, OpenFn done);
+  ~Log();
+
+  // Appends one producer batch: validates it, applies the idempotent-producer rules, assigns
+  // offsets from the log end and stamps `leader_epoch`, writes it, and flushes per policy.
+  void append(Bytes batch, int32_t leader_epoch,
+              std::function<void(Result<AppendInfo>, std::optional<AppendError>)> done);
+  // Whole batches from `offset`, up to max_bytes but at least one batch. Errc::out_of_range
+  // (OFFSET_OUT_OF_RANGE) below the log start or past the log end; Errc::corrupt for a batch
+  // whose CRC fails (never served).
+  void read(int64_t offset, size_t max_bytes, std::function<void(Result<ReadResult>)> done);
+  // ListOffsets by timestamp: the first offset whose batch max timestamp >= ts, or nullopt.
+  void offset_for_timestamp(int64_t timestamp,
+                            std::function<void(Result<std::optional<int64_t>>)> done);
+  // Removes every batch at or above `offset` (segments, index entries, producer state, epochs).
+  void truncate_to(int64_t offset, std::function<void(const Status&)> done);
+  // Advances the log start (DeleteRecords); whole segments below it go.
+  void advance_log_start(int64_t offset, std::function<void(const Status&)> done);
+  // Deletes segments past retention.ms / retention.bytes; advances the log start.
+  void enforce_retention(std::function<void(const Status&)> done);
+  // fsyncs everything appended, then writes the checkpoints.
+  void flush(std::function<void(const Status&)> done);
+  // The high watermark is the replication layer's; the log only persists it.
+  void set_high_watermark(int64_t offset);
+  // Writes indexes of the active segment and the checkpoints (clean shutdown).
+  void close(std::function<void(const Status&)> done);
+
+  int64_t log_start_offset() const { return log_start_offset_; }
+  int64_t log_end_offset() const { return log_end_offset_; }
+  int64_t high_watermark() const { return high_watermark_; }
+  int64_t recovery_point() const { return recovery_point_; }
+  uint64_t size_bytes() const;
+  size_t segment_count() const { return segments_.size(); }
+  const RecoveryReport& recovery_report() const { return recovery_; }
+  const LogCounters& counters() const { return counters_; }
+  const LeaderEpochCache& epochs() const { return epochs_; }
+  const ProducerStateManager& producers() const { return producers_; }
+  const std::string& dir() const { return dir_; }
+
+ private:
+  Log(Env& env, std::string dir, LogConfig config);
+  struct Op {
+    std::function<void(std::function<void()> finished)> run;
+  };
+  // Runs mutations one at a time.
+  void enqueue(std::function<void(std::function<void()> finished)> run);
+  void run_next_op();
+
+  // log_recovery.cc
+  void recover(std::function<void(const Status&)> done);
+  void load_files(std::vector<std::string> names, std::function<void(const Status&)> done);
+  void recover_segment(std::map<int64_t, disk::FilePtr>::iterator it,
+                       std::shared_ptr<std::map<int64_t, disk::FilePtr>> files,
+                       std::function<void(const Status&)> done);
+  void cut_after_scan(std::map<int64_t, disk::FilePtr>::iterator it,
+                      std::shared_ptr<std::map<int64_t, disk::FilePtr>> files, Segment* raw,
+                      const ScanResult& r, std::function<void(const Status&)> done);
+  void delete_recovered_from(std::map<int64_t, disk::FilePtr>::iterator from,
+                             std::shared_ptr<std::map<int64_t, disk::FilePtr>> files,
+                             const std::string& why, std::function<void(const Status&)> done);
+  void finish_recovery(std::function<void(const Status&)> done);
+
+  // log.cc
+  void do_append(Bytes batch, int32_t leader_epoch,
+                 std::function<void(Result<AppendInfo>, std::optional<AppendError>)> done,
+                 std::function<void()> finished);
+  void maybe_roll(int64_t next_offset, size_t batch_bytes, std::function<void(const Status&)> done);
+  void roll(int64_t base, std::function<void(const Status&)> done);
+  void write_indexes(Segment& segment, std::function<void(const Status&)> done);
+  void do_flush(std::function<void(const Status&)> done);
+  void write_checkpoints(std::function<void(const Status&)> done);
+  void read_from(int64_t offset, size_t max_bytes, std::function<void(Result<ReadResult>)> done);
+
+  // log_retention.cc
+  void delete_segments_below(int64_t offset, std::function<void(const Status&)> done);
+  void delete_segment(int64_t base, std::function<void(const Status&)> done);
+  void restart_at(int64_t offset, std::function<void(const Status&)> done);
+  void do_truncate(int64_t offset, std::function<void(const Status&)> done);
+
+  Segment& active() { return *segments_.rbegin()->second; }
+
+  Env& env_;
+  std::string dir_;
+  LogConfig config_;
+  std::map<int64_t, std::unique_ptr<Segment>> segments_;  // by base offset
+  int64_t log_start_offset_ = 0;
+  int64_t log_end_offset_ = 0;
+  int64_t recovery_point_ = 0;
+  int64_t high_watermark_ = 0;
+  uint64_t unflushed_messages_ = 0;
+  MonoTime last_flush_{};
+  LeaderEpochCache epochs_;
+  ProducerStateManager producers_;
+  CheckpointFile partition_checkpoint_;
+  CheckpointFile epoch_checkpoint_;
+  std::deque<Op> ops_;
+  bool op_running_ = false;
+  RecoveryReport recovery_;
+  LogCounters counters_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace gregor::log

@@ -1,0 +1,146 @@
+// Reads: whole batches from an offset, and offset lookup by timestamp.
+#include <fmt/format.h>
+
+#include "base/guarded.h"
+#include "node/log/log.h"
+
+namespace gregor::log {
+
+void Log::read(int64_t offset, size_t max_bytes, std::function<void(Result<ReadResult>)> done) {
+  if (offset < log_start_offset_ || offset > log_end_offset_) {
+    return done(errorf(Errc::out_of_range, "offset {} outside [{}, {}] of {}", offset,
+                       log_start_offset_, log_end_offset_, dir_));
+  }
+  if (offset == log_end_offset_) {
+    return done(ReadResult{{}, log_start_offset_, log_end_offset_});
+  }
+  read_from(offset, max_bytes, std::move(done));
+}
+
+namespace {
+
+// Picks whole batches out of `data` (read at `position` of a segment): those that end at or
+// after `offset`, up to max_bytes, at least one. `need` is set when the first wanted batch does
+// not fit in data (the caller reads it whole).
+struct Picked {
+  Bytes batches;
+  size_t need = 0;
+  bool corrupt = false;
+  std::string reason;
+};
+
+Picked pick_batches(ByteView data, int64_t offset, size_t max_bytes) {
+  Picked p;
+  BatchIterator it(data);
+  while (true) {
+    size_t at = it.consumed();
+    auto batch = it.next();
+    if (!batch) {
+      auto size = peek_batch_size(data.subspan(at));
+      if (p.batches.empty() && size && *size > data.size() - at) p.need = at + *size;
+      return p;
+    }
+    auto h = parse_batch_header(*batch);
+    if (!h.ok()) return p;
+    if (h->last_offset() < offset) continue;
+    if (!p.batches.empty() && p.batches.size() + batch->size() > max_bytes) return p;
+    Status valid = validate_batch(*batch, Validation::shallow);
+    if (!valid.ok()) {
+      // Never serve a batch that fails its CRC; what came before it is good.
+      p.corrupt = p.batches.empty();
+      p.reason = valid.message();
+      return p;
+    }
+    p.batches.insert(p.batches.end(), batch->begin(), batch->end());
+  }
+}
+
+}  // namespace
+
+void Log::read_from(int64_t offset, size_t max_bytes,
+                    std::function<void(Result<ReadResult>)> done) {
+  auto it = segments_.upper_bound(offset);
+  if (it == segments_.begin()) {
+    return done(errorf(Errc::out_of_range, "no segment holds offset {}", offset));
+  }
+  --it;
+  Segment& seg = *it->second;
+  if (offset >= seg.next_offset) {
+    // Past this segment's batches (it may be empty): the next segment starts later.
+    auto next = std::next(it);
+    if (next == segments_.end()) return done(ReadResult{{}, log_start_offset_, log_end_offset_});
+    return read_from(next->first, max_bytes, std::move(done));
+  }
+  uint64_t position = seg.index.lookup(offset).position;
+  uint64_t limit = seg.size;  // only completed appends
+  size_t len = static_cast<size_t>(
+      std::min<uint64_t>(limit - position, std::max(max_bytes, kReadBytesDefaultMin)));
+  disk::FilePtr file = seg.file;
+  auto finish = guarded(alive_, [this, offset, max_bytes, position, limit, file,
+                                 done](Result<Bytes> data) {
+    if (!data.ok()) return done(data.status());
+    Picked p = pick_batches(*data, offset, max_bytes);
+    if (p.corrupt) {
+      ++counters_.read_corruptions;
+      return done(errorf(Errc::corrupt, "{}: batch at offset >= {} fails validation: {}", dir_,
+                         offset, p.reason));
+    }
+    if (p.need == 0) {
+      return done(ReadResult{std::move(p.batches), log_start_offset_, log_end_offset_});
+    }
+    // The first wanted batch is larger than what was read: read it whole (Kafka returns at
+    // least one batch, whatever max_bytes says).
+    size_t need = static_cast<size_t>(std::min<uint64_t>(p.need, limit - position));
+    file->pread(position, need, guarded(alive_, [this, offset, done](Result<Bytes> data) {
+                  if (!data.ok()) return done(data.status());
+                  Picked again = pick_batches(*data, offset, SIZE_MAX);
+                  if (again.corrupt || again.batches.empty()) {
+                    ++counters_.read_corruptions;
+                    return done(errorf(Errc::corrupt, "{}: unreadable batch at offset {}",
+                                       dir_, offset));
+                  }
+                  done(ReadResult{std::move(again.batches), log_start_offset_,
+                                  log_end_offset_});
+                }));
+  });
+  file->pread(position, len, std::move(finish));
+}
+
+void Log::offset_for_timestamp(int64_t timestamp,
+                               std::function<void(Result<std::optional<int64_t>>)> done) {
+  // The first segment whose newest batch is at or after the timestamp holds the answer.
+  const Segment* target = nullptr;
+  for (auto& [base, seg] : segments_) {
+    if (seg->max_timestamp >= timestamp && !seg->empty()) {
+      target = seg.get();
+      break;
+    }
+  }
+  if (!target) return done(std::optional<int64_t>());
+  int64_t from = std::max(target->base_offset, log_start_offset_);
+  if (auto hint = target->time_index.lookup(timestamp)) from = std::max(from, *hint);
+  // Scan forward batch by batch from the hint; then find the first record in that batch.
+  auto scan = std::make_shared<std::function<void(int64_t)>>();
+  *scan = [this, timestamp, done, scan](int64_t at) {
+    read(at, kReadBytesDefaultMin, guarded(alive_, [timestamp, done, scan](Result<ReadResult> r) {
+           if (!r.ok()) return done(r.status());
+           if (r->batches.empty()) return done(std::optional<int64_t>());
+           BatchIterator it(r->batches);
+           int64_t next = -1;
+           while (auto batch = it.next()) {
+             BatchHeader h = parse_batch_header(*batch).value();
+             next = h.last_offset() + 1;
+             if (h.max_timestamp < timestamp) continue;
+             auto records = decode_records(*batch);
+             if (!records.ok()) return done(records.status());
+             for (auto& rec : *records) {
+               if (rec.timestamp >= timestamp) return done(std::optional<int64_t>(rec.offset));
+             }
+           }
+           (*scan)(next);
+         }));
+  };
+  (*scan)(from);
+}
+
+}  // namespace gregor::log

@@ -1,0 +1,267 @@
+// Recovery on open: read the checkpoints, classify the directory's files, load or rebuild each
+// segment, cut a torn or corrupt tail, and rebuild producer state and leader epochs.
+//
+// Every segment is scanned to rebuild its in-memory indexes, producer state and epochs (loading
+// the .index files of old segments instead is an optimisation not built yet). Segments wholly
+// below the recovery point were flushed before: they are checked for framing only, as Kafka
+// trusts them; a flipped bit there is caught when the batch is read and is never served, rather
+// than cutting away everything after it. From the recovery point on, every batch's CRC is
+// validated; the first torn or corrupt one ends the log: the file is cut there and later
+// segments are deleted (their offsets would follow a hole). What was cut is reported with file
+// names, in recovery_report() and the trace.
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "base/guarded.h"
+#include "base/steps.h"
+#include "node/log/log.h"
+
+namespace gregor::log {
+namespace {
+
+enum class FileKind { segment, index, time_index, snapshot, checkpoint, temp, foreign };
+
+struct Classified {
+  FileKind kind;
+  int64_t offset = -1;
+};
+
+std::optional<int64_t> parse_offset_name(std::string_view name, std::string_view suffix) {
+  if (name.size() != 20 + suffix.size() || !name.ends_with(suffix)) return std::nullopt;
+  int64_t v = 0;
+  for (char c : name.substr(0, 20)) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + (c - '0');
+  }
+  return v;
+}
+
+Classified classify(std::string_view name) {
+  if (auto o = parse_offset_name(name, ".log")) return {FileKind::segment, *o};
+  if (auto o = parse_offset_name(name, ".index")) return {FileKind::index, *o};
+  if (auto o = parse_offset_name(name, ".timeindex")) return {FileKind::time_index, *o};
+  if (auto o = parse_offset_name(name, ".snapshot")) return {FileKind::snapshot, *o};
+  if (name == "partition.checkpoint" || name == "leader-epoch-checkpoint") {
+    return {FileKind::checkpoint};
+  }
+  if (name.ends_with(".tmp")) return {FileKind::temp};
+  return {FileKind::foreign};
+}
+
+}  // namespace
+
+void Log::recover(std::function<void(const Status&)> done) {
+  auto names = std::make_shared<std::vector<std::string>>();
+  run_steps(
+      {
+          [this](Next next) {
+            env_.disk.mkdir(dir_, [next](const Status& s) {
+              next(s.code() == Errc::already_exists ? Status::Ok() : s);
+            });
+          },
+          [this](Next next) { env_.disk.fsync_dir(disk::parent_dir(dir_), next); },
+          [this](Next next) {
+            partition_checkpoint_.read(guarded(alive_, [this, next](auto entries) {
+              if (!entries.ok() && entries.code() != Errc::not_found) {
+                // Damaged checkpoint: scan everything from offset 0, which is always safe.
+                recovery_.notes.push_back(fmt::format("{}: {}; scanning all segments",
+                                                      partition_checkpoint_.path(),
+                                                      entries.status().message()));
+              }
+              if (entries.ok()) {
+                for (auto& [key, value] : *entries) {
+                  if (key == "high_watermark") high_watermark_ = value;
+                  if (key == "recovery_point") recovery_point_ = value;
+                  if (key == "log_start_offset") log_start_offset_ = value;
+                }
+              }
+              next(Status::Ok());
+            }));
+          },
+          [this](Next next) {
+            LeaderEpochCache::read_from(epoch_checkpoint_,
+                                        guarded(alive_, [this, next](Result<LeaderEpochCache> c) {
+                                          if (c.ok()) {
+                                            epochs_ = std::move(c).value();
+                                          } else if (c.code() != Errc::not_found) {
+                                            // Rebuilt from the batches by a full scan.
+                                            recovery_.notes.push_back(fmt::format(
+                                                "{}: {}; rebuilding epochs",
+                                                epoch_checkpoint_.path(), c.status().message()));
+                                            recovery_point_ = 0;
+                                          }
+                                          next(Status::Ok());
+                                        }));
+          },
+          [this, names](Next next) {
+            env_.disk.list(dir_, guarded(alive_, [names, next](auto list) {
+                             if (!list.ok()) return next(list.status());
+                             *names = std::move(list).value();
+                             next(Status::Ok());
+                           }));
+          },
+      },
+      guarded(alive_, [this, names, done](const Status& s) {
+        if (!s.ok()) return done(s);
+        load_files(std::move(*names), done);
+      }));
+}
+
+void Log::load_files(std::vector<std::string> names, std::function<void(const Status&)> done) {
+  auto files = std::make_shared<std::map<int64_t, disk::FilePtr>>();
+  std::vector<Step> steps;
+  for (const std::string& name : names) {
+    Classified c = classify(name);
+    std::string path = dir_ + "/" + name;
+    if (c.kind == FileKind::foreign) {
+      return done(errorf(Errc::invalid_argument,
+                         "{}: not a file of a Gregor partition log; move it away", path));
+    }
+    if (c.kind == FileKind::temp) {
+      // An interrupted checkpoint or index write: the real file is intact or absent.
+      steps.push_back([this, path](Next next) { env_.disk.remove(path, next); });
+    }
+    if (c.kind == FileKind::segment) {
+      int64_t base = c.offset;
+      steps.push_back([this, path, base, files](Next next) {
+        env_.disk.open(path, disk::OpenMode::open_existing,
+                       guarded(alive_, [base, files, next](Result<disk::FilePtr> f) {
+                         if (!f.ok()) return next(f.status());
+                         (*files)[base] = std::move(f).value();
+                         next(Status::Ok());
+                       }));
+      });
+    }
+  }
+  run_steps(std::move(steps), guarded(alive_, [this, files, done](const Status& s) {
+              if (!s.ok()) return done(s);
+              recover_segment(files->begin(), files, done);
+            }));
+}
+
+// Scans one segment, then the next; a cut ends the chain and deletes what follows.
+void Log::recover_segment(std::map<int64_t, disk::FilePtr>::iterator it,
+                          std::shared_ptr<std::map<int64_t, disk::FilePtr>> files,
+                          std::function<void(const Status&)> done) {
+  if (it == files->end()) return finish_recovery(done);
+  int64_t base = it->first;
+  if (!segments_.empty() && segments_.rbegin()->second->next_offset != base) {
+    // Segments must be contiguous. Unsynced writes of different files survive a power loss
+    // independently, so an older segment can lose its tail while a newer one keeps data: the
+    // newer one then follows a hole and goes, with everything after it.
+    int64_t end = segments_.rbegin()->second->next_offset;
+    recovery_.truncated_from_offset = end;
+    return delete_recovered_from(it, files,
+                                 fmt::format("offsets {}..{} are missing before it", end, base),
+                                 done);
+  }
+  auto seg = std::make_unique<Segment>(base, it->second, env_.clock.now());
+  Segment* raw = seg.get();
+  segments_[base] = std::move(seg);
+  ++recovery_.segments;
+  auto following = std::next(it);
+  bool flushed = following != files->end() && following->first <= recovery_point_;
+  scan_segment(
+      raw->file, base, /*check_crc=*/!flushed,
+      [this, raw](const BatchHeader& h, uint64_t position) {
+        raw->on_batch(h, position, config_.index_interval_bytes);
+        ++recovery_.batches_scanned;
+        if (h.partition_leader_epoch >= 0 &&
+            (!epochs_.latest_epoch() || h.partition_leader_epoch > *epochs_.latest_epoch())) {
+          epochs_.assign(h.partition_leader_epoch, h.base_offset);
+        }
+        if (h.producer_id >= 0) {
+          producers_.update(h.producer_id, h.producer_epoch,
+                            ProducerBatch{h.base_sequence, h.last_sequence(), h.base_offset,
+                                          h.last_offset(), h.max_timestamp});
+        }
+      },
+      guarded(alive_, [this, it, files, raw, done](Result<ScanResult> r) {
+        if (!r.ok()) return done(r.status());
+        ++recovery_.indexes_rebuilt;
+        if (!r->truncated) return recover_segment(std::next(it), files, done);
+        cut_after_scan(it, files, raw, *r, done);
+      }));
+}
+
+void Log::cut_after_scan(std::map<int64_t, disk::FilePtr>::iterator it,
+                         std::shared_ptr<std::map<int64_t, disk::FilePtr>> files, Segment* raw,
+                         const ScanResult& r, std::function<void(const Status&)> done) {
+  uint64_t cut_bytes = raw->file->size() - r.valid_bytes;
+  recovery_.truncated_bytes += cut_bytes;
+  recovery_.truncated_from_offset = raw->next_offset;
+  std::string note = fmt::format("{}: cut {} bytes at position {} (offsets from {}): {}",
+                                 segment_file(dir_, raw->base_offset, ".log"), cut_bytes,
+                                 r.valid_bytes, raw->next_offset, r.reason);
+  recovery_.notes.push_back(note);
+  spdlog::warn("log recovery: {}", note);
+  env_.tracer.event("log.recovery_cut", TraceFields()
+                                            .add("dir", dir_)
+                                            .add("segment", raw->base_offset)
+                                            .add("bytes", cut_bytes)
+                                            .add("from_offset", raw->next_offset));
+  run_steps({[raw, r](Next next) { raw->file->truncate(r.valid_bytes, next); },
+             [raw](Next next) { raw->file->fsync(next); }},
+            guarded(alive_, [this, it, files, done](const Status& s) {
+              if (!s.ok()) return done(s);
+              delete_recovered_from(std::next(it), files, "it follows a cut", done);
+            }));
+}
+
+// Deletes the segment files from `from` on (they follow a cut or a hole), then finishes.
+void Log::delete_recovered_from(std::map<int64_t, disk::FilePtr>::iterator from,
+                                std::shared_ptr<std::map<int64_t, disk::FilePtr>> files,
+                                const std::string& why, std::function<void(const Status&)> done) {
+  std::vector<Step> steps;
+  for (auto later = from; later != files->end(); ++later) {
+    int64_t base = later->first;
+    ++recovery_.segments_deleted;
+    recovery_.notes.push_back(
+        fmt::format("{}: deleted, {}", segment_file(dir_, base, ".log"), why));
+    steps.push_back([this, base](Next next) {
+      segments_[base] = nullptr;  // placeholder so delete_segment can erase it
+      delete_segment(base, next);
+    });
+  }
+  run_steps(std::move(steps), guarded(alive_, [this, done](const Status& s) {
+              if (!s.ok()) return done(s);
+              finish_recovery(done);
+            }));
+}
+
+void Log::finish_recovery(std::function<void(const Status&)> done) {
+  // A log start checkpointed past what survived (DeleteRecords above unflushed data, then a
+  // power loss): as Kafka does, empty the log and restart it at the log start, rather than
+  // lowering the start and showing deleted records again.
+  bool past_start =
+      !segments_.empty() && log_start_offset_ > segments_.rbegin()->second->next_offset;
+  if (past_start) {
+    recovery_.notes.push_back(fmt::format("{}: log start {} is past the recovered end {}; "
+                                          "restarting the log there",
+                                          dir_, log_start_offset_,
+                                          segments_.rbegin()->second->next_offset));
+  }
+  auto start = [this, past_start](Next next) {
+    if (past_start || segments_.empty()) return restart_at(log_start_offset_, next);
+    next(Status::Ok());
+  };
+  run_steps({start}, guarded(alive_, [this, done](const Status& s) {
+              if (!s.ok()) return done(s);
+              log_end_offset_ = active().next_offset;
+              log_start_offset_ = std::clamp(log_start_offset_, segments_.begin()->first,
+                                             log_end_offset_);
+              recovery_point_ = std::min(recovery_point_, log_end_offset_);
+              high_watermark_ = std::clamp(high_watermark_, log_start_offset_, log_end_offset_);
+              epochs_.truncate_from_end(log_end_offset_);
+              producers_.truncate_from(log_end_offset_);
+              env_.tracer.event("log.open", TraceFields()
+                                                .add("dir", dir_)
+                                                .add("log_start_offset", log_start_offset_)
+                                                .add("log_end_offset", log_end_offset_)
+                                                .add("segments", segments_.size())
+                                                .add("cut_bytes", recovery_.truncated_bytes));
+              done(Status::Ok());
+            }));
+}
+
+}  // namespace gregor::log
