@@ -39,11 +39,16 @@ Result<Bytes> read_file(const fs::path& path) {
 
 std::string_view codec_name(Compression c) {
   switch (c) {
-    case Compression::none: return "none";
-    case Compression::gzip: return "gzip";
-    case Compression::snappy: return "snappy";
-    case Compression::lz4: return "lz4";
-    case Compression::zstd: return "zstd";
+    case Compression::none:
+      return "none";
+    case Compression::gzip:
+      return "gzip";
+    case Compression::snappy:
+      return "snappy";
+    case Compression::lz4:
+      return "lz4";
+    case Compression::zstd:
+      return "zstd";
   }
   return "unknown";
 }
@@ -68,8 +73,8 @@ void print_records(ByteView batch, const BatchHeader& h) {
     std::cout << fmt::format(
         "| offset: {} {}: {} keySize: {} valueSize: {} sequence: {} headerKeys: [{}] key: {} "
         "payload: {}\n",
-        r.offset, h.timestamp_type() == TimestampType::log_append_time ? "LogAppendTime"
-                                                                      : "CreateTime",
+        r.offset,
+        h.timestamp_type() == TimestampType::log_append_time ? "LogAppendTime" : "CreateTime",
         r.timestamp, r.key ? static_cast<int64_t>(r.key->size()) : -1,
         r.value ? static_cast<int64_t>(r.value->size()) : -1,
         seq < 0 ? -1 : seq + static_cast<int32_t>(r.offset - h.base_offset), headers,

@@ -339,7 +339,7 @@ size_t events_per_write() {
 
 TEST(CheckpointFileCrash, EveryCrashPointLeavesOldOrNew) {
   size_t n = events_per_write();
-  ASSERT_GE(n, 6u);  // open, truncate, pwrite, fsync, rename, fsync_dir
+  EXPECT_GE(n, 6u);  // open, truncate, pwrite, fsync, rename, fsync_dir
   std::map<Outcome, int> seen;
   for (uint64_t seed = 1; seed <= 25; ++seed) {
     for (size_t k = 0; k <= n + 1; ++k) {

@@ -23,7 +23,9 @@ Log::Log(Env& env, std::string dir, LogConfig config)
   last_flush_ = env_.clock.now();
 }
 
-Log::~Log() { *alive_ = false; }
+Log::~Log() {
+  *alive_ = false;
+}
 
 void Log::open(Env& env, std::string dir, LogConfig config, OpenFn done) {
   std::unique_ptr<Log> log(new Log(env, std::move(dir), config));
@@ -86,12 +88,12 @@ void Log::do_append(Bytes batch, int32_t leader_epoch,
                 errorf(Errc::limit_exceeded, "batch of {} bytes over max.message.bytes {}",
                        batch.size(), config_.max_message_bytes));
   }
-  Status valid = validate_batch(batch, config_.strict_validation ? Validation::strict
-                                                                 : Validation::shallow);
+  Status valid =
+      validate_batch(batch, config_.strict_validation ? Validation::strict : Validation::shallow);
   if (!valid.ok()) return fail(to_kafka_error(valid), valid);
   BatchHeader h = parse_batch_header(batch).value();
-  auto check = producers_.check(h.producer_id, h.producer_epoch, h.base_sequence,
-                                h.last_sequence());
+  auto check =
+      producers_.check(h.producer_id, h.producer_epoch, h.base_sequence, h.last_sequence());
   if (!check.ok()) return fail(producer_error_code(check.status()), check.status());
   if (check->kind == ProducerCheck::Kind::duplicate) {
     ++counters_.duplicates;
@@ -108,57 +110,59 @@ void Log::do_append(Bytes batch, int32_t leader_epoch,
   }
   size_t bytes = batch.size();
   auto data = std::make_shared<Bytes>(std::move(batch));
-  maybe_roll(base, bytes, guarded(alive_, [this, data, info, leader_epoch, done,
-                                           finished](const Status& s) {
-    if (!s.ok()) {
-      ++counters_.append_errors;
-      fail_append(done, kafka::ErrorCode::unknown_server_error, s);
-      return finished();
-    }
-    Segment& seg = active();
-    uint64_t position = seg.size;
-    seg.file->append(*data, guarded(alive_, [this, data, info, leader_epoch, position, done,
-                                             finished](Result<uint64_t> at) {
-      if (!at.ok()) {
-        // The file may hold part of the batch: cut it back so the next append lands cleanly.
-        active().file->truncate(position, [](const Status&) {});
-        ++counters_.append_errors;
-        fail_append(done, kafka::ErrorCode::unknown_server_error, at.status());
-        return finished();
-      }
-      BatchHeader h = parse_batch_header(*data).value();
-      active().on_batch(h, position, config_.index_interval_bytes);
-      log_end_offset_ = h.last_offset() + 1;
-      if (leader_epoch >= 0 &&
-          (!epochs_.latest_epoch() || leader_epoch > *epochs_.latest_epoch())) {
-        epochs_.assign(leader_epoch, h.base_offset);
-      }
-      if (h.producer_id >= 0) {
-        producers_.update(h.producer_id, h.producer_epoch,
-                          ProducerBatch{h.base_sequence, h.last_sequence(), h.base_offset,
-                                        h.last_offset(), h.max_timestamp});
-      }
-      ++counters_.appends;
-      unflushed_messages_ += static_cast<uint64_t>(h.record_count);
-      bool flush_now = unflushed_messages_ >= config_.flush_messages ||
-                       (config_.flush_ms != Duration::max() &&
-                        env_.clock.now() - last_flush_ >= config_.flush_ms);
-      if (!flush_now) {
-        done(info, std::nullopt);
-        return finished();
-      }
-      do_flush(guarded(alive_, [info, done, finished](const Status& s) {
-        if (!s.ok()) {
-          // The batch is in the log but may not be durable: the caller must treat it as failed
-          // (and a replica restart will recover what is really on disk).
-          fail_append(done, kafka::ErrorCode::unknown_server_error, s);
-        } else {
-          done(info, std::nullopt);
-        }
-        finished();
-      }));
-    }));
-  }));
+  maybe_roll(base, bytes,
+             guarded(alive_, [this, data, info, leader_epoch, done, finished](const Status& s) {
+               if (!s.ok()) {
+                 ++counters_.append_errors;
+                 fail_append(done, kafka::ErrorCode::unknown_server_error, s);
+                 return finished();
+               }
+               Segment& seg = active();
+               uint64_t position = seg.size;
+               seg.file->append(*data, guarded(alive_, [this, data, info, leader_epoch, position,
+                                                        done, finished](Result<uint64_t> at) {
+                 if (!at.ok()) {
+                   // The file may hold part of the batch: cut it back so the next append lands
+                   // cleanly.
+                   active().file->truncate(position, [](const Status&) {});
+                   ++counters_.append_errors;
+                   fail_append(done, kafka::ErrorCode::unknown_server_error, at.status());
+                   return finished();
+                 }
+                 BatchHeader h = parse_batch_header(*data).value();
+                 active().on_batch(h, position, config_.index_interval_bytes);
+                 log_end_offset_ = h.last_offset() + 1;
+                 if (leader_epoch >= 0 &&
+                     (!epochs_.latest_epoch() || leader_epoch > *epochs_.latest_epoch())) {
+                   epochs_.assign(leader_epoch, h.base_offset);
+                 }
+                 if (h.producer_id >= 0) {
+                   producers_.update(
+                       h.producer_id, h.producer_epoch,
+                       ProducerBatch{h.base_sequence, h.last_sequence(), h.base_offset,
+                                     h.last_offset(), h.max_timestamp});
+                 }
+                 ++counters_.appends;
+                 unflushed_messages_ += static_cast<uint64_t>(h.record_count);
+                 bool flush_now = unflushed_messages_ >= config_.flush_messages ||
+                                  (config_.flush_ms != Duration::max() &&
+                                   env_.clock.now() - last_flush_ >= config_.flush_ms);
+                 if (!flush_now) {
+                   done(info, std::nullopt);
+                   return finished();
+                 }
+                 do_flush(guarded(alive_, [info, done, finished](const Status& s) {
+                   if (!s.ok()) {
+                     // The batch is in the log but may not be durable: the caller must treat it as
+                     // failed (and a replica restart will recover what is really on disk).
+                     fail_append(done, kafka::ErrorCode::unknown_server_error, s);
+                   } else {
+                     done(info, std::nullopt);
+                   }
+                   finished();
+                 }));
+               }));
+             }));
 }
 
 void Log::maybe_roll(int64_t next_offset, size_t batch_bytes,
@@ -174,26 +178,25 @@ void Log::maybe_roll(int64_t next_offset, size_t batch_bytes,
 void Log::roll(int64_t base, std::function<void(const Status&)> done) {
   Segment& sealed = active();
   auto file = std::make_shared<disk::FilePtr>();
-  run_steps(
-      {
-          [this, &sealed](Next next) { write_indexes(sealed, next); },
-          [this, base, file](Next next) {
-            env_.disk.open(segment_file(dir_, base, ".log"), disk::OpenMode::open_or_create,
-                           guarded(alive_, [file, next](Result<disk::FilePtr> f) {
-                             if (!f.ok()) return next(f.status());
-                             *file = std::move(f).value();
-                             next(Status::Ok());
-                           }));
-          },
-          [this](Next next) { env_.disk.fsync_dir(dir_, next); },
-      },
-      guarded(alive_, [this, base, file, done](const Status& s) {
-        if (!s.ok()) return done(s);
-        segments_[base] = std::make_unique<Segment>(base, *file, env_.clock.now());
-        ++counters_.rolls;
-        env_.tracer.event("log.roll", TraceFields().add("dir", dir_).add("base", base));
-        done(Status::Ok());
-      }));
+  run_steps({
+                [this, &sealed](Next next) { write_indexes(sealed, next); },
+                [this, base, file](Next next) {
+                  env_.disk.open(segment_file(dir_, base, ".log"), disk::OpenMode::open_or_create,
+                                 guarded(alive_, [file, next](Result<disk::FilePtr> f) {
+                                   if (!f.ok()) return next(f.status());
+                                   *file = std::move(f).value();
+                                   next(Status::Ok());
+                                 }));
+                },
+                [this](Next next) { env_.disk.fsync_dir(dir_, next); },
+            },
+            guarded(alive_, [this, base, file, done](const Status& s) {
+              if (!s.ok()) return done(s);
+              segments_[base] = std::make_unique<Segment>(base, *file, env_.clock.now());
+              ++counters_.rolls;
+              env_.tracer.event("log.roll", TraceFields().add("dir", dir_).add("base", base));
+              done(Status::Ok());
+            }));
 }
 
 void Log::write_indexes(Segment& seg, std::function<void(const Status&)> done) {

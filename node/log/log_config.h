@@ -27,7 +27,7 @@ struct LogConfig {
 };
 
 // Named limits of the log's own machinery.
-inline constexpr size_t kScanChunkBytes = 1 << 20;       // recovery reads a segment in chunks
+inline constexpr size_t kScanChunkBytes = 1 << 20;        // recovery reads a segment in chunks
 inline constexpr size_t kReadBytesDefaultMin = 64 << 10;  // first pread of a fetch
 
 }  // namespace gregor::log

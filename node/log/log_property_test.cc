@@ -90,7 +90,7 @@ RC_GTEST_PROP(LogProperty, MatchesModelThroughCrashes, ()) {
       RC_ASSERT(h.crash_and_reopen(true).ok());  // power loss
       int64_t end = h.log().log_end_offset();
       RC_ASSERT(end >= std::max(m.durable_end, m.log_start));  // flushed data survived
-      RC_ASSERT(end <= std::max(m.end(), m.log_start));  // nothing appeared from nowhere
+      RC_ASSERT(end <= std::max(m.end(), m.log_start));        // nothing appeared from nowhere
       if (m.log_start >= m.end() || end == m.log_start) {
         // The start was past what survived: the log restarts empty at its start.
         m.batches.clear();

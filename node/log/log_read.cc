@@ -91,17 +91,16 @@ void Log::read_from(int64_t offset, size_t max_bytes,
     // The first wanted batch is larger than what was read: read it whole (Kafka returns at
     // least one batch, whatever max_bytes says).
     size_t need = static_cast<size_t>(std::min<uint64_t>(p.need, limit - position));
-    file->pread(position, need, guarded(alive_, [this, offset, done](Result<Bytes> data) {
-                  if (!data.ok()) return done(data.status());
-                  Picked again = pick_batches(*data, offset, SIZE_MAX);
-                  if (again.corrupt || again.batches.empty()) {
-                    ++counters_.read_corruptions;
-                    return done(errorf(Errc::corrupt, "{}: unreadable batch at offset {}",
-                                       dir_, offset));
-                  }
-                  done(ReadResult{std::move(again.batches), log_start_offset_,
-                                  log_end_offset_});
-                }));
+    file->pread(
+        position, need, guarded(alive_, [this, offset, done](Result<Bytes> data) {
+          if (!data.ok()) return done(data.status());
+          Picked again = pick_batches(*data, offset, SIZE_MAX);
+          if (again.corrupt || again.batches.empty()) {
+            ++counters_.read_corruptions;
+            return done(errorf(Errc::corrupt, "{}: unreadable batch at offset {}", dir_, offset));
+          }
+          done(ReadResult{std::move(again.batches), log_start_offset_, log_end_offset_});
+        }));
   });
   file->pread(position, len, std::move(finish));
 }

@@ -52,59 +52,58 @@ Classified classify(std::string_view name) {
 
 void Log::recover(std::function<void(const Status&)> done) {
   auto names = std::make_shared<std::vector<std::string>>();
-  run_steps(
-      {
-          [this](Next next) {
-            env_.disk.mkdir(dir_, [next](const Status& s) {
-              next(s.code() == Errc::already_exists ? Status::Ok() : s);
-            });
-          },
-          [this](Next next) { env_.disk.fsync_dir(disk::parent_dir(dir_), next); },
-          [this](Next next) {
-            partition_checkpoint_.read(guarded(alive_, [this, next](auto entries) {
-              if (!entries.ok() && entries.code() != Errc::not_found) {
-                // Damaged checkpoint: scan everything from offset 0, which is always safe.
-                recovery_.notes.push_back(fmt::format("{}: {}; scanning all segments",
-                                                      partition_checkpoint_.path(),
-                                                      entries.status().message()));
-              }
-              if (entries.ok()) {
-                for (auto& [key, value] : *entries) {
-                  if (key == "high_watermark") high_watermark_ = value;
-                  if (key == "recovery_point") recovery_point_ = value;
-                  if (key == "log_start_offset") log_start_offset_ = value;
-                }
-              }
-              next(Status::Ok());
+  run_steps({
+                [this](Next next) {
+                  env_.disk.mkdir(dir_, [next](const Status& s) {
+                    next(s.code() == Errc::already_exists ? Status::Ok() : s);
+                  });
+                },
+                [this](Next next) { env_.disk.fsync_dir(disk::parent_dir(dir_), next); },
+                [this](Next next) {
+                  partition_checkpoint_.read(guarded(alive_, [this, next](auto entries) {
+                    if (!entries.ok() && entries.code() != Errc::not_found) {
+                      // Damaged checkpoint: scan everything from offset 0, which is always safe.
+                      recovery_.notes.push_back(fmt::format("{}: {}; scanning all segments",
+                                                            partition_checkpoint_.path(),
+                                                            entries.status().message()));
+                    }
+                    if (entries.ok()) {
+                      for (auto& [key, value] : *entries) {
+                        if (key == "high_watermark") high_watermark_ = value;
+                        if (key == "recovery_point") recovery_point_ = value;
+                        if (key == "log_start_offset") log_start_offset_ = value;
+                      }
+                    }
+                    next(Status::Ok());
+                  }));
+                },
+                [this](Next next) {
+                  LeaderEpochCache::read_from(
+                      epoch_checkpoint_, guarded(alive_, [this, next](Result<LeaderEpochCache> c) {
+                        if (c.ok()) {
+                          epochs_ = std::move(c).value();
+                        } else if (c.code() != Errc::not_found) {
+                          // Rebuilt from the batches by a full scan.
+                          recovery_.notes.push_back(fmt::format("{}: {}; rebuilding epochs",
+                                                                epoch_checkpoint_.path(),
+                                                                c.status().message()));
+                          recovery_point_ = 0;
+                        }
+                        next(Status::Ok());
+                      }));
+                },
+                [this, names](Next next) {
+                  env_.disk.list(dir_, guarded(alive_, [names, next](auto list) {
+                                   if (!list.ok()) return next(list.status());
+                                   *names = std::move(list).value();
+                                   next(Status::Ok());
+                                 }));
+                },
+            },
+            guarded(alive_, [this, names, done](const Status& s) {
+              if (!s.ok()) return done(s);
+              load_files(std::move(*names), done);
             }));
-          },
-          [this](Next next) {
-            LeaderEpochCache::read_from(epoch_checkpoint_,
-                                        guarded(alive_, [this, next](Result<LeaderEpochCache> c) {
-                                          if (c.ok()) {
-                                            epochs_ = std::move(c).value();
-                                          } else if (c.code() != Errc::not_found) {
-                                            // Rebuilt from the batches by a full scan.
-                                            recovery_.notes.push_back(fmt::format(
-                                                "{}: {}; rebuilding epochs",
-                                                epoch_checkpoint_.path(), c.status().message()));
-                                            recovery_point_ = 0;
-                                          }
-                                          next(Status::Ok());
-                                        }));
-          },
-          [this, names](Next next) {
-            env_.disk.list(dir_, guarded(alive_, [names, next](auto list) {
-                             if (!list.ok()) return next(list.status());
-                             *names = std::move(list).value();
-                             next(Status::Ok());
-                           }));
-          },
-      },
-      guarded(alive_, [this, names, done](const Status& s) {
-        if (!s.ok()) return done(s);
-        load_files(std::move(*names), done);
-      }));
 }
 
 void Log::load_files(std::vector<std::string> names, std::function<void(const Status&)> done) {
@@ -151,9 +150,8 @@ void Log::recover_segment(std::map<int64_t, disk::FilePtr>::iterator it,
     // newer one then follows a hole and goes, with everything after it.
     int64_t end = segments_.rbegin()->second->next_offset;
     recovery_.truncated_from_offset = end;
-    return delete_recovered_from(it, files,
-                                 fmt::format("offsets {}..{} are missing before it", end, base),
-                                 done);
+    return delete_recovered_from(
+        it, files, fmt::format("offsets {}..{} are missing before it", end, base), done);
   }
   auto seg = std::make_unique<Segment>(base, it->second, env_.clock.now());
   Segment* raw = seg.get();
@@ -236,10 +234,10 @@ void Log::finish_recovery(std::function<void(const Status&)> done) {
   bool past_start =
       !segments_.empty() && log_start_offset_ > segments_.rbegin()->second->next_offset;
   if (past_start) {
-    recovery_.notes.push_back(fmt::format("{}: log start {} is past the recovered end {}; "
-                                          "restarting the log there",
-                                          dir_, log_start_offset_,
-                                          segments_.rbegin()->second->next_offset));
+    recovery_.notes.push_back(
+        fmt::format("{}: log start {} is past the recovered end {}; "
+                    "restarting the log there",
+                    dir_, log_start_offset_, segments_.rbegin()->second->next_offset));
   }
   auto start = [this, past_start](Next next) {
     if (past_start || segments_.empty()) return restart_at(log_start_offset_, next);
@@ -248,8 +246,8 @@ void Log::finish_recovery(std::function<void(const Status&)> done) {
   run_steps({start}, guarded(alive_, [this, done](const Status& s) {
               if (!s.ok()) return done(s);
               log_end_offset_ = active().next_offset;
-              log_start_offset_ = std::clamp(log_start_offset_, segments_.begin()->first,
-                                             log_end_offset_);
+              log_start_offset_ =
+                  std::clamp(log_start_offset_, segments_.begin()->first, log_end_offset_);
               recovery_point_ = std::min(recovery_point_, log_end_offset_);
               high_watermark_ = std::clamp(high_watermark_, log_start_offset_, log_end_offset_);
               epochs_.truncate_from_end(log_end_offset_);

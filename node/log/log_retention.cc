@@ -45,8 +45,8 @@ void Log::do_truncate(int64_t offset, std::function<void(const Status&)> done) {
         guarded(alive_, [this, it, cut, rebuilt, next](Result<ScanResult> r) {
           if (!r.ok()) return next(r.status());
           Segment& seg = *it->second;
-          seg.file->truncate(*cut, guarded(alive_, [this, &seg, cut, rebuilt, next](
-                                                       const Status& s) {
+          seg.file->truncate(*cut,
+                             guarded(alive_, [this, &seg, cut, rebuilt, next](const Status& s) {
                                if (!s.ok()) return next(s);
                                seg.index = rebuilt->index;
                                seg.time_index = rebuilt->time_index;

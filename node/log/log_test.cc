@@ -117,7 +117,8 @@ TEST(Log, RetentionByTimeUsesBatchMaxTimestamps) {
   LogHarness h(c);
   ASSERT_TRUE(h.open().ok());
   int64_t now_ms = to_ms(h.clock().wall_now());
-  for (int i = 0; i < 30; ++i) ASSERT_TRUE(h.append(make_batch(i, 2, now_ms - 3'600'000)).info.ok());
+  for (int i = 0; i < 30; ++i)
+    ASSERT_TRUE(h.append(make_batch(i, 2, now_ms - 3'600'000)).info.ok());
   for (int i = 30; i < 40; ++i) ASSERT_TRUE(h.append(make_batch(i, 2, now_ms)).info.ok());
   ASSERT_TRUE(h.retention().ok());
   // Every segment holding only hour-old batches is gone; the fresh ones stay.
@@ -151,9 +152,9 @@ TEST(Log, OffsetForTimestampFindsFirstRecordAtOrAfter) {
   };
   EXPECT_EQ(at(0), 0);
   EXPECT_EQ(at(1000), 0);
-  EXPECT_EQ(at(1001), 1);    // batch 0 holds timestamps 1000 and 1001
-  EXPECT_EQ(at(1002), 2);    // the next batch starts at 1010
-  EXPECT_EQ(at(1150), 30);   // batch 15 = 1150
+  EXPECT_EQ(at(1001), 1);   // batch 0 holds timestamps 1000 and 1001
+  EXPECT_EQ(at(1002), 2);   // the next batch starts at 1010
+  EXPECT_EQ(at(1150), 30);  // batch 15 = 1150
   EXPECT_EQ(at(99999), std::nullopt);
 }
 
@@ -236,7 +237,7 @@ TEST(Log, CorruptBatchPastRecoveryPointIsCutAndReported) {
   h.crash(false);  // page cache kept: every byte is still there
   std::string path = h.dir() + "/00000000000000000000.log";
   uint64_t size = h.disk().current_contents(path)->size();
-  uint64_t batch = size / 20;  // batches are the same size
+  uint64_t batch = size / 20;                                   // batches are the same size
   ASSERT_TRUE(h.flip_byte(path, 15 * batch + batch - 5).ok());  // a record byte of batch 15
   ASSERT_TRUE(h.open().ok());
   EXPECT_EQ(h.log().log_end_offset(), 30);  // batches 15..19 are gone

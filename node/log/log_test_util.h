@@ -65,13 +65,21 @@ class LogHarness {
     run([&] { return got.has_value(); });
     return got ? *got : error(Errc::timed_out, "never completed");
   }
-  Status flush() { return wait_status([&](auto cb) { log_->flush(cb); }); }
-  Status truncate_to(int64_t o) { return wait_status([&](auto cb) { log_->truncate_to(o, cb); }); }
-  Status retention() { return wait_status([&](auto cb) { log_->enforce_retention(cb); }); }
+  Status flush() {
+    return wait_status([&](auto cb) { log_->flush(cb); });
+  }
+  Status truncate_to(int64_t o) {
+    return wait_status([&](auto cb) { log_->truncate_to(o, cb); });
+  }
+  Status retention() {
+    return wait_status([&](auto cb) { log_->enforce_retention(cb); });
+  }
   Status advance_start(int64_t o) {
     return wait_status([&](auto cb) { log_->advance_log_start(o, cb); });
   }
-  Status close() { return wait_status([&](auto cb) { log_->close(cb); }); }
+  Status close() {
+    return wait_status([&](auto cb) { log_->close(cb); });
+  }
 
   // Crash and reopen. lose_unsynced: a power loss (SimDisk keeps a random prefix of unsynced
   // writes); otherwise a process crash with the page cache intact.

@@ -49,8 +49,8 @@ struct Scan : std::enable_shared_from_this<Scan> {
   void read_more(size_t want) {
     uint64_t file_size = file->size();
     if (position >= file_size) return stop("");
-    size_t len = static_cast<size_t>(std::min<uint64_t>(std::max(want, kScanChunkBytes),
-                                                        file_size - position));
+    size_t len = static_cast<size_t>(
+        std::min<uint64_t>(std::max(want, kScanChunkBytes), file_size - position));
     file->pread(position, len, [self = shared_from_this()](Result<Bytes> data) {
       if (!data.ok()) return self->done(data.status());
       self->consume(*data);

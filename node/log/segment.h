@@ -17,14 +17,18 @@ namespace gregor::log {
 
 struct Segment {
   Segment(int64_t base, disk::FilePtr f, MonoTime now)
-      : base_offset(base), file(std::move(f)), index(base), time_index(base), next_offset(base),
+      : base_offset(base),
+        file(std::move(f)),
+        index(base),
+        time_index(base),
+        next_offset(base),
         created(now) {}
 
   int64_t base_offset;
   disk::FilePtr file;
   OffsetIndex index;
   TimeIndex time_index;
-  uint64_t size = 0;  // bytes of whole, acknowledged batches; reads never go past it
+  uint64_t size = 0;    // bytes of whole, acknowledged batches; reads never go past it
   int64_t next_offset;  // last offset + 1; base_offset when empty
   int64_t max_timestamp = -1;
   uint32_t bytes_since_index_entry = 0;
