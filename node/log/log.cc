@@ -180,6 +180,7 @@ void Log::roll(int64_t base, std::function<void(const Status&)> done) {
   auto file = std::make_shared<disk::FilePtr>();
   run_steps({
                 [this, &sealed](Next next) { write_indexes(sealed, next); },
+                [this, base](Next next) { write_snapshot(base, next); },
                 [this, base, file](Next next) {
                   env_.disk.open(segment_file(dir_, base, ".log"), disk::OpenMode::open_or_create,
                                  guarded(alive_, [file, next](Result<disk::FilePtr> f) {
@@ -270,6 +271,7 @@ void Log::set_high_watermark(int64_t offset) {
 void Log::close(std::function<void(const Status&)> done) {
   enqueue([this, done = std::move(done)](std::function<void()> finished) {
     run_steps({[this](Next next) { write_indexes(active(), next); },
+               [this](Next next) { write_snapshot(log_end_offset_, next); },
                [this](Next next) { do_flush(next); }},
               guarded(alive_, [done, finished](const Status& s) {
                 done(s);

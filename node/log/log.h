@@ -22,6 +22,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "base/env.h"
@@ -71,6 +72,8 @@ struct LogCounters {
   uint64_t rolls = 0;
   uint64_t segments_deleted = 0;
   uint64_t read_corruptions = 0;  // batches refused on read for a bad CRC
+  uint64_t compactions = 0;
+  uint64_t compaction_records_removed = 0;
 };
 
 class Log {
@@ -99,6 +102,14 @@ class Log {
   void advance_log_start(int64_t offset, std::function<void(const Status&)> done);
   // Deletes segments past retention.ms / retention.bytes; advances the log start.
   void enforce_retention(std::function<void(const Status&)> done);
+  // One compaction pass (cleanup.policy=compact): keeps the latest record per key among the
+  // sealed segments below the high watermark, drops tombstones older than delete.retention.ms,
+  // preserves offsets. Runs in bounded memory and in steps; appends proceed meanwhile.
+  // Swap protocol (crash-safe; recovery completes or discards it): the cleaned data of segments
+  // [A, B) is written to "<A>.log.cleaned" and fsynced; renamed to "<A>.log.swap" (the commit
+  // point) and the directory fsynced; the old segment files of [A, B) are deleted; the swap is
+  // renamed to "<A>.log" and the directory fsynced.
+  void compact(std::function<void(const Status&)> done);
   // fsyncs everything appended, then writes the checkpoints.
   void flush(std::function<void(const Status&)> done);
   // The high watermark is the replication layer's; the log only persists it.
@@ -130,6 +141,8 @@ class Log {
   // log_recovery.cc
   void recover(std::function<void(const Status&)> done);
   void load_files(std::vector<std::string> names, std::function<void(const Status&)> done);
+  void complete_swaps(std::vector<int64_t> swaps, std::vector<int64_t> segment_bases,
+                      std::function<void(const Status&)> done);
   void recover_segment(std::map<int64_t, disk::FilePtr>::iterator it,
                        std::shared_ptr<std::map<int64_t, disk::FilePtr>> files,
                        std::function<void(const Status&)> done);
@@ -152,6 +165,36 @@ class Log {
   void write_checkpoints(std::function<void(const Status&)> done);
   void read_from(int64_t offset, size_t max_bytes, std::function<void(Result<ReadResult>)> done);
 
+  // log_compaction.cc (helpers it needs are declared there as file-local functions or here)
+  struct CompactionPass;
+  void run_compaction(std::shared_ptr<CompactionPass> pass,
+                      std::function<void(const Status&)> done);
+  Status compaction_abandoned() const;
+  bool snapshot_segments(CompactionPass& pass);
+  void fill_map(std::shared_ptr<CompactionPass> pass, size_t i,
+                std::function<void(const Status&)> done);
+  Status map_chunk(CompactionPass& pass, ByteView chunk);
+  void plan_groups(CompactionPass& pass);
+  void clean_next_group(std::shared_ptr<CompactionPass> pass,
+                        std::function<void(const Status&)> done);
+  void write_cleaned_chunk(std::shared_ptr<CompactionPass> pass, size_t i, ByteView chunk,
+                           std::function<void(const Status&)> next);
+  Result<std::optional<Bytes>> filter_batch(CompactionPass& pass, size_t i, ByteView batch,
+                                            const BatchHeader& h, bool group_end);
+  bool producer_retains(const BatchHeader& h) const;
+  bool compaction_group_current(const CompactionPass& pass) const;
+  void swap_in(std::shared_ptr<CompactionPass> pass, std::function<void(const Status&)> done);
+  void install_cleaned(CompactionPass& pass);
+  void remove_compaction_files(const CompactionPass& pass,
+                               std::function<void(const Status&)> done);
+
+  // log_snapshots.cc
+  void write_snapshot(int64_t offset, std::function<void(const Status&)> done);
+  void load_snapshot(std::function<void(const Status&)> done);
+  void try_snapshot(int64_t offset, std::function<void(const Status&)> done);
+  void replay_after_snapshot(ProducerStateManager state, int64_t offset,
+                             std::function<void(const Status&)> done);
+
   // log_retention.cc
   void delete_segments_below(int64_t offset, std::function<void(const Status&)> done);
   void delete_segment(int64_t base, std::function<void(const Status&)> done);
@@ -172,6 +215,7 @@ class Log {
   MonoTime last_flush_{};
   LeaderEpochCache epochs_;
   ProducerStateManager producers_;
+  std::set<int64_t> snapshots_;  // offsets of the producer snapshot files on disk
   CheckpointFile partition_checkpoint_;
   CheckpointFile epoch_checkpoint_;
   std::deque<Op> ops_;

@@ -21,6 +21,13 @@ struct LogConfig {
   Duration flush_ms = Duration::max();
   TimestampType message_timestamp_type = TimestampType::create_time;  // message.timestamp.type
   uint32_t max_message_bytes = 1048588;                               // max.message.bytes
+  // cleanup.policy: delete (retention), compact (latest record per key), or both.
+  bool cleanup_delete = true;
+  bool cleanup_compact = false;
+  int64_t delete_retention_ms = 24 * 3600 * 1000ll;  // delete.retention.ms: tombstones kept
+  // Memory the cleaner may use for its key -> offset map (log.cleaner.dedupe.buffer.size is
+  // Kafka's broker-wide equivalent); a pass cleans only as far as the map covers.
+  size_t cleaner_map_bytes_max = 16 << 20;
   // Decompress and walk every record on append (Kafka does this for compressed batches when it
   // must re-validate); off: check framing and CRC only.
   bool strict_validation = false;

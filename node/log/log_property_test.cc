@@ -55,6 +55,50 @@ void check_matches(LogHarness& h, const Model& m) {
   }
 }
 
+// Starts an append (which may roll a segment and write a snapshot), a flush (which writes the
+// checkpoints) or a truncation, runs `events` events of it, then cuts the power. Whatever state
+// recovery finds must be a whole-batch prefix of what the log held or was writing, and must
+// keep everything flushed before the operation began.
+void crash_mid_operation(LogHarness& h, Model& m, int kind, int tag, int events) {
+  int64_t before_end = m.end();
+  std::optional<ModelBatch> in_flight;
+  int64_t truncate_to = -1;
+  if (kind == 0) {
+    int count = 1 + tag % 4;
+    in_flight = ModelBatch{before_end, before_end + count - 1, tag};
+    h.log().append(make_batch(tag, count), 0, [](auto, auto) {});
+  } else if (kind == 1) {
+    h.log().flush([](const Status&) {});
+  } else {
+    truncate_to = m.log_start + (before_end - m.log_start) / 2;
+    h.log().truncate_to(truncate_to, [](const Status&) {});
+  }
+  h.step(events);
+  RC_ASSERT(h.crash_and_reopen(true).ok());
+  int64_t end = h.log().log_end_offset();
+  int64_t floor = m.durable_end;
+  if (truncate_to >= 0) {
+    Model after = m;  // truncation removes whole batches: a straddling one goes too
+    after.truncate(truncate_to);
+    floor = std::min(floor, after.end());
+  }
+  floor = std::max(floor, m.log_start);
+  RC_ASSERT(end >= floor);
+  if (in_flight && end > before_end) {
+    RC_ASSERT(end == in_flight->last + 1);  // the batch survived whole or not at all
+    m.batches.push_back(*in_flight);
+  } else {
+    RC_ASSERT(end <= std::max(before_end, m.log_start));
+    if (end == m.log_start) {
+      m.batches.clear();
+    } else {
+      m.truncate(end);
+      RC_ASSERT(m.end() == end);
+    }
+  }
+  m.durable_end = std::min(m.durable_end, m.end());
+}
+
 RC_GTEST_PROP(LogProperty, MatchesModelThroughCrashes, ()) {
   LogConfig c;
   c.segment_bytes = *rc::gen::element<uint64_t>(700, 2048, 1 << 20);
@@ -84,8 +128,10 @@ RC_GTEST_PROP(LogProperty, MatchesModelThroughCrashes, ()) {
       h.log().set_high_watermark(m.end());
       RC_ASSERT(h.advance_start(to).ok());
       m.log_start = std::max(m.log_start, to);
-    } else if (op < 88) {
+    } else if (op < 82) {
       RC_ASSERT(h.crash_and_reopen(false).ok());  // process crash: nothing is lost
+    } else if (op < 88) {
+      crash_mid_operation(h, m, *rc::gen::inRange(0, 3), ++tag, *rc::gen::inRange(0, 40));
     } else {
       RC_ASSERT(h.crash_and_reopen(true).ok());  // power loss
       int64_t end = h.log().log_end_offset();

@@ -19,28 +19,30 @@
 namespace gregor::log {
 namespace {
 
-enum class FileKind { segment, index, time_index, snapshot, checkpoint, temp, foreign };
+enum class FileKind {
+  segment,
+  index,
+  time_index,
+  snapshot,
+  checkpoint,
+  temp,
+  cleaned,  // an unfinished compaction output: discarded
+  swap,     // a committed compaction output: the swap is completed
+  foreign
+};
 
 struct Classified {
   FileKind kind;
   int64_t offset = -1;
 };
 
-std::optional<int64_t> parse_offset_name(std::string_view name, std::string_view suffix) {
-  if (name.size() != 20 + suffix.size() || !name.ends_with(suffix)) return std::nullopt;
-  int64_t v = 0;
-  for (char c : name.substr(0, 20)) {
-    if (c < '0' || c > '9') return std::nullopt;
-    v = v * 10 + (c - '0');
-  }
-  return v;
-}
-
 Classified classify(std::string_view name) {
-  if (auto o = parse_offset_name(name, ".log")) return {FileKind::segment, *o};
-  if (auto o = parse_offset_name(name, ".index")) return {FileKind::index, *o};
-  if (auto o = parse_offset_name(name, ".timeindex")) return {FileKind::time_index, *o};
-  if (auto o = parse_offset_name(name, ".snapshot")) return {FileKind::snapshot, *o};
+  if (auto o = parse_offset_file_name(name, ".log")) return {FileKind::segment, *o};
+  if (auto o = parse_offset_file_name(name, kOffsetIndexSuffix)) return {FileKind::index, *o};
+  if (auto o = parse_offset_file_name(name, kTimeIndexSuffix)) return {FileKind::time_index, *o};
+  if (auto o = parse_offset_file_name(name, ".snapshot")) return {FileKind::snapshot, *o};
+  if (auto o = parse_offset_file_name(name, ".log.cleaned")) return {FileKind::cleaned, *o};
+  if (auto o = parse_offset_file_name(name, ".log.swap")) return {FileKind::swap, *o};
   if (name == "partition.checkpoint" || name == "leader-epoch-checkpoint") {
     return {FileKind::checkpoint};
   }
@@ -107,6 +109,24 @@ void Log::recover(std::function<void(const Status&)> done) {
 }
 
 void Log::load_files(std::vector<std::string> names, std::function<void(const Status&)> done) {
+  std::vector<int64_t> swaps;
+  std::vector<int64_t> segment_bases;
+  for (const std::string& name : names) {
+    Classified c = classify(name);
+    if (c.kind == FileKind::swap) swaps.push_back(c.offset);
+    if (c.kind == FileKind::segment) segment_bases.push_back(c.offset);
+  }
+  if (!swaps.empty()) {
+    // Finish the committed compaction swaps, then look at the directory again.
+    return complete_swaps(std::move(swaps), std::move(segment_bases),
+                          guarded(alive_, [this, done](const Status& s) {
+                            if (!s.ok()) return done(s);
+                            env_.disk.list(dir_, guarded(alive_, [this, done](auto list) {
+                                             if (!list.ok()) return done(list.status());
+                                             load_files(std::move(list).value(), done);
+                                           }));
+                          }));
+  }
   auto files = std::make_shared<std::map<int64_t, disk::FilePtr>>();
   std::vector<Step> steps;
   for (const std::string& name : names) {
@@ -116,7 +136,8 @@ void Log::load_files(std::vector<std::string> names, std::function<void(const St
       return done(errorf(Errc::invalid_argument,
                          "{}: not a file of a Gregor partition log; move it away", path));
     }
-    if (c.kind == FileKind::temp) {
+    if (c.kind == FileKind::snapshot) snapshots_.insert(c.offset);
+    if (c.kind == FileKind::temp || c.kind == FileKind::cleaned) {
       // An interrupted checkpoint or index write: the real file is intact or absent.
       steps.push_back([this, path](Next next) { env_.disk.remove(path, next); });
     }
@@ -136,6 +157,50 @@ void Log::load_files(std::vector<std::string> names, std::function<void(const St
               if (!s.ok()) return done(s);
               recover_segment(files->begin(), files, done);
             }));
+}
+
+// A "<A>.log.swap" is a compaction output whose commit point passed: it replaces every segment
+// in [A, its next offset). Delete those (some may already be gone) and rename it into place.
+void Log::complete_swaps(std::vector<int64_t> swaps, std::vector<int64_t> segment_bases,
+                         std::function<void(const Status&)> done) {
+  std::vector<Step> steps;
+  for (int64_t base : swaps) {
+    std::string swap = segment_file(dir_, base, ".log.swap");
+    auto next_offset = std::make_shared<int64_t>(base);
+    steps.push_back([this, swap, base, next_offset](Next next) {
+      env_.disk.open(swap, disk::OpenMode::open_existing,
+                     guarded(alive_, [base, next_offset, next](Result<disk::FilePtr> f) {
+                       if (!f.ok()) return next(f.status());
+                       scan_segment(
+                           *f, base, /*check_crc=*/false,
+                           [next_offset](const BatchHeader& h, uint64_t) {
+                             *next_offset = h.last_offset() + 1;
+                           },
+                           [next](Result<ScanResult> r) { next(r.status()); });
+                     }));
+    });
+    steps.push_back([this, base, next_offset, segment_bases](Next next) {
+      std::vector<Step> removals;
+      for (int64_t old : segment_bases) {
+        if (old < base || old >= std::max(*next_offset, base + 1)) continue;
+        for (const char* suffix : {".log", ".index", ".timeindex"}) {
+          std::string path = segment_file(dir_, old, suffix);
+          removals.push_back([this, path](Next next) {
+            env_.disk.remove(path, [next](const Status& s) {
+              next(s.code() == Errc::not_found ? Status::Ok() : s);
+            });
+          });
+        }
+      }
+      run_steps(std::move(removals), next);
+    });
+    steps.push_back([this, swap, base](Next next) {
+      env_.disk.rename(swap, segment_file(dir_, base, ".log"), next);
+    });
+    steps.push_back([this](Next next) { env_.disk.fsync_dir(dir_, next); });
+    recovery_.notes.push_back(fmt::format("{}: completed an interrupted compaction swap", swap));
+  }
+  run_steps(std::move(steps), std::move(done));
 }
 
 // Scans one segment, then the next; a cut ends the chain and deletes what follows.
@@ -243,7 +308,11 @@ void Log::finish_recovery(std::function<void(const Status&)> done) {
     if (past_start || segments_.empty()) return restart_at(log_start_offset_, next);
     next(Status::Ok());
   };
-  run_steps({start}, guarded(alive_, [this, done](const Status& s) {
+  auto end = [this](Next next) {
+    log_end_offset_ = active().next_offset;
+    load_snapshot(next);
+  };
+  run_steps({start, end}, guarded(alive_, [this, done](const Status& s) {
               if (!s.ok()) return done(s);
               log_end_offset_ = active().next_offset;
               log_start_offset_ =

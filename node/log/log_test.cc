@@ -180,6 +180,47 @@ TEST(Log, IdempotentRetryGetsOriginalOffsets) {
   EXPECT_EQ(again.info->first_offset, 3);
 }
 
+// Kafka forgets a producer whose last batch falls below the log start; what a snapshot keeps is
+// the dedupe window: after the segments holding a producer's older batches are deleted, a retry
+// of one of them is still recognised as a duplicate after a restart.
+TEST(Log, SnapshotKeepsDedupeWindowPastDeletedSegments) {
+  LogConfig c;
+  c.segment_bytes = 100;  // one batch per segment
+  LogHarness h(c);
+  ASSERT_TRUE(h.open().ok());
+  for (int seq = 0; seq < 5; ++seq) {
+    ASSERT_TRUE(h.append(make_batch(seq, 1, 1000, 16, /*pid=*/7, /*epoch=*/0, seq)).info.ok());
+  }
+  h.log().set_high_watermark(5);
+  ASSERT_TRUE(h.advance_start(4).ok());  // segments of sequences 0..3 are deleted
+  ASSERT_EQ(h.log().segment_count(), 1u);
+  ASSERT_TRUE(h.close().ok());
+  ASSERT_TRUE(h.crash_and_reopen(false).ok());
+  auto retry = h.append(make_batch(1, 1, 1000, 16, 7, 0, 1));
+  ASSERT_TRUE(retry.info.ok()) << (retry.error ? kafka::error_name(retry.error->code) : "");
+  EXPECT_TRUE(retry.info->duplicate) << "the window came back from the snapshot";
+  EXPECT_EQ(retry.info->first_offset, 1);
+  auto next = h.append(make_batch(5, 1, 1000, 16, 7, 0, 5));
+  ASSERT_TRUE(next.info.ok());
+  EXPECT_FALSE(next.info->duplicate);
+}
+
+TEST(Log, DamagedSnapshotFallsBackToTheLog) {
+  LogHarness h(LogConfig{});
+  ASSERT_TRUE(h.open().ok());
+  ASSERT_TRUE(h.append(make_batch(1, 3, 1000, 16, 7, 0, 0)).info.ok());
+  ASSERT_TRUE(h.close().ok());  // writes 00000000000000000003.snapshot
+  h.crash(false);
+  ASSERT_TRUE(h.flip_byte(h.dir() + "/00000000000000000003.snapshot", 9).ok());
+  ASSERT_TRUE(h.open().ok());
+  bool noted = false;
+  for (auto& n : h.log().recovery_report().notes) noted |= n.find(".snapshot") != std::string::npos;
+  EXPECT_TRUE(noted);
+  auto retry = h.append(make_batch(1, 3, 1000, 16, 7, 0, 0));  // rebuilt from the log
+  ASSERT_TRUE(retry.info.ok());
+  EXPECT_TRUE(retry.info->duplicate);
+}
+
 TEST(Log, MalformedBatchIsTypedErrorNotCrash) {
   LogHarness h(LogConfig{});
   ASSERT_TRUE(h.open().ok());

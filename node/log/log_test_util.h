@@ -115,6 +115,11 @@ class LogHarness {
     });
   }
 
+  // Runs at most n events of the world (to stop an operation part-way).
+  void step(int n) {
+    for (int i = 0; i < n && world_.step(); ++i) {
+    }
+  }
   sim::World& world() { return world_; }
   sim::SimDisk& disk() { return disk_; }
   sim::SimClock& clock() { return clock_; }

@@ -25,7 +25,7 @@ void Segment::on_batch(const BatchHeader& h, uint64_t position, uint32_t index_i
 }
 
 std::string segment_file(const std::string& dir, int64_t base_offset, std::string_view suffix) {
-  return fmt::format("{}/{:020d}{}", dir, base_offset, suffix);
+  return dir + "/" + offset_file_name(base_offset, suffix);
 }
 
 namespace {
