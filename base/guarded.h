@@ -9,9 +9,11 @@
 
 namespace gregor {
 
+// The wrapper is const-callable (so it can be copied into std::function and called through a
+// const reference); f must be too.
 template <typename F>
 auto guarded(const std::shared_ptr<bool>& alive, F f) {
-  return [weak = std::weak_ptr<bool>(alive), f = std::move(f)](auto&&... args) mutable {
+  return [weak = std::weak_ptr<bool>(alive), f = std::move(f)](auto&&... args) {
     if (weak.expired()) return;
     f(std::forward<decltype(args)>(args)...);
   };

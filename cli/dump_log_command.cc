@@ -98,7 +98,7 @@ bool dump_segment(const fs::path& path, bool print_data) {
     ByteView batch = rest.first(*size);
     auto h = parse_batch_header(batch);
     if (!h.ok()) break;
-    Status valid = validate_batch(batch, Validation::shallow);
+    Status valid = validate_batch(batch, Validation::stored);
     all_valid &= valid.ok();
     std::cout << fmt::format(
         "baseOffset: {} lastOffset: {} count: {} baseSequence: {} lastSequence: {} producerId: "

@@ -25,9 +25,44 @@ Log::Log(Env& env, std::string dir, LogConfig config)
 
 Log::~Log() {
   *alive_ = false;
+  env_.clock.cancel(flush_timer_);
+}
+
+Status validate_config(const LogConfig& c) {
+  // Positions in the offset index are 32-bit, as in Kafka (segment.bytes is an int there).
+  if (c.segment_bytes < 14 || c.segment_bytes > INT32_MAX) {
+    return errorf(Errc::invalid_argument, "segment.bytes {} outside [14, {}]", c.segment_bytes,
+                  INT32_MAX);
+  }
+  if (c.segment_ms <= Duration::zero()) {
+    return error(Errc::invalid_argument, "segment.ms must be positive");
+  }
+  if (c.index_interval_bytes == 0) {
+    return error(Errc::invalid_argument, "index.interval.bytes must be positive");
+  }
+  if (c.retention_ms < -1) return error(Errc::invalid_argument, "retention.ms must be >= -1");
+  if (c.retention_bytes < -1) {
+    return error(Errc::invalid_argument, "retention.bytes must be >= -1");
+  }
+  if (c.flush_messages == 0) return error(Errc::invalid_argument, "flush.messages must be >= 1");
+  if (c.flush_ms <= Duration::zero()) {
+    return error(Errc::invalid_argument, "flush.ms must be positive");
+  }
+  if (c.max_message_bytes == 0 || c.max_message_bytes > kBatchBytesMax) {
+    return errorf(Errc::invalid_argument, "max.message.bytes {} outside [1, {}]",
+                  c.max_message_bytes, kBatchBytesMax);
+  }
+  if (c.delete_retention_ms < 0) {
+    return error(Errc::invalid_argument, "delete.retention.ms must be >= 0");
+  }
+  if (!c.cleanup_delete && !c.cleanup_compact) {
+    return error(Errc::invalid_argument, "cleanup.policy must be delete, compact or both");
+  }
+  return Status::Ok();
 }
 
 void Log::open(Env& env, std::string dir, LogConfig config, OpenFn done) {
+  if (Status s = validate_config(config); !s.ok()) return done(s);
   std::unique_ptr<Log> log(new Log(env, std::move(dir), config));
   Log* raw = log.get();
   auto holder = std::make_shared<std::unique_ptr<Log>>(std::move(log));
@@ -148,6 +183,7 @@ void Log::do_append(Bytes batch, int32_t leader_epoch,
                                   (config_.flush_ms != Duration::max() &&
                                    env_.clock.now() - last_flush_ >= config_.flush_ms);
                  if (!flush_now) {
+                   schedule_flush_timer();
                    done(info, std::nullopt);
                    return finished();
                  }
@@ -169,6 +205,8 @@ void Log::maybe_roll(int64_t next_offset, size_t batch_bytes,
                      std::function<void(const Status&)> done) {
   Segment& seg = active();
   bool full = seg.size > 0 && seg.size + batch_bytes > config_.segment_bytes;
+  // Relative offsets in the index are 32-bit: roll before one would not fit (Kafka does too).
+  full |= !seg.empty() && !seg.index.can_index(next_offset + INT32_MAX / 2);
   bool old = !seg.empty() && env_.clock.now() - seg.created >= config_.segment_ms;
   if (!full && !old) return done(Status::Ok());
   roll(next_offset, std::move(done));
@@ -223,6 +261,20 @@ void Log::write_indexes(Segment& seg, std::function<void(const Status&)> done) {
   run_steps({write(segment_file(dir_, base, ".index"), bytes, false),
              write(segment_file(dir_, base, ".timeindex"), bytes, true)},
             std::move(done));
+}
+
+// flush.ms: unflushed data is flushed within flush_ms even if no further append comes.
+void Log::schedule_flush_timer() {
+  if (config_.flush_ms == Duration::max() || flush_timer_ != kNoTimer) return;
+  Duration wait = std::max(Duration::zero(), last_flush_ + config_.flush_ms - env_.clock.now());
+  flush_timer_ = env_.clock.schedule(wait, guarded(alive_, [this] {
+                                       flush_timer_ = kNoTimer;
+                                       if (unflushed_messages_ == 0) return;
+                                       flush([](const Status& s) {
+                                         if (!s.ok())
+                                           spdlog::warn("log: periodic flush failed: {}", s);
+                                       });
+                                     }));
 }
 
 void Log::flush(std::function<void(const Status&)> done) {

@@ -162,6 +162,7 @@ class Log {
   void roll(int64_t base, std::function<void(const Status&)> done);
   void write_indexes(Segment& segment, std::function<void(const Status&)> done);
   void do_flush(std::function<void(const Status&)> done);
+  void schedule_flush_timer();
   void write_checkpoints(std::function<void(const Status&)> done);
   void read_from(int64_t offset, size_t max_bytes, std::function<void(Result<ReadResult>)> done);
 
@@ -185,8 +186,7 @@ class Log {
   bool compaction_group_current(const CompactionPass& pass) const;
   void swap_in(std::shared_ptr<CompactionPass> pass, std::function<void(const Status&)> done);
   void install_cleaned(CompactionPass& pass);
-  void remove_compaction_files(const CompactionPass& pass,
-                               std::function<void(const Status&)> done);
+  void remove_compaction_files(const CompactionPass& pass, std::function<void(const Status&)> done);
 
   // log_snapshots.cc
   void write_snapshot(int64_t offset, std::function<void(const Status&)> done);
@@ -213,6 +213,7 @@ class Log {
   int64_t high_watermark_ = 0;
   uint64_t unflushed_messages_ = 0;
   MonoTime last_flush_{};
+  TimerId flush_timer_ = kNoTimer;
   LeaderEpochCache epochs_;
   ProducerStateManager producers_;
   std::set<int64_t> snapshots_;  // offsets of the producer snapshot files on disk

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 
+#include "base/status.h"
 #include "base/time.h"
 #include "node/log/record_batch.h"
 
@@ -32,6 +33,9 @@ struct LogConfig {
   // must re-validate); off: check framing and CRC only.
   bool strict_validation = false;
 };
+
+// Checks a config; the message names the Kafka key. Kafka's own bounds where it has them.
+Status validate_config(const LogConfig& c);
 
 // Named limits of the log's own machinery.
 inline constexpr size_t kScanChunkBytes = 1 << 20;        // recovery reads a segment in chunks

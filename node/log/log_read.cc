@@ -44,7 +44,7 @@ Picked pick_batches(ByteView data, int64_t offset, size_t max_bytes) {
     if (!h.ok()) return p;
     if (h->last_offset() < offset) continue;
     if (!p.batches.empty() && p.batches.size() + batch->size() > max_bytes) return p;
-    Status valid = validate_batch(*batch, Validation::shallow);
+    Status valid = validate_batch(*batch, Validation::stored);
     if (!valid.ok()) {
       // Never serve a batch that fails its CRC; what came before it is good.
       p.corrupt = p.batches.empty();

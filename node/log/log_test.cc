@@ -221,6 +221,34 @@ TEST(Log, DamagedSnapshotFallsBackToTheLog) {
   EXPECT_TRUE(retry.info->duplicate);
 }
 
+TEST(Log, FlushMsFlushesWithoutFurtherAppends) {
+  LogConfig c;
+  c.flush_ms = milliseconds(500);
+  LogHarness h(c);
+  ASSERT_TRUE(h.open().ok());
+  h.world().run_for(seconds(1));  // the last flush was long ago: the first append flushes
+  ASSERT_TRUE(h.append(make_batch(1, 2)).info.ok());
+  ASSERT_TRUE(h.append(make_batch(2, 2)).info.ok());  // within flush.ms: not flushed yet
+  EXPECT_EQ(h.log().recovery_point(), 2);
+  h.world().run_for(seconds(1));  // no append: the timer flushes
+  EXPECT_EQ(h.log().recovery_point(), 4);
+  ASSERT_TRUE(h.crash_and_reopen(true).ok());
+  EXPECT_EQ(h.log().log_end_offset(), 4);
+}
+
+TEST(Log, BadConfigIsRefusedWithTheKafkaKey) {
+  LogConfig c;
+  c.segment_bytes = uint64_t{1} << 40;
+  LogHarness h(c);
+  Status s = h.open();
+  EXPECT_EQ(s.code(), Errc::invalid_argument);
+  EXPECT_NE(s.message().find("segment.bytes"), std::string::npos) << s;
+  LogConfig d;
+  d.cleanup_delete = false;
+  LogHarness h2(d);
+  EXPECT_NE(h2.open().message().find("cleanup.policy"), std::string::npos);
+}
+
 TEST(Log, MalformedBatchIsTypedErrorNotCrash) {
   LogHarness h(LogConfig{});
   ASSERT_TRUE(h.open().ok());

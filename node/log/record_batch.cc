@@ -231,6 +231,13 @@ Status validate_batch(ByteView batch, Validation level) {
   Result<BatchHeader> header = check_frame(batch);
   if (!header.ok()) return header.status();
   const BatchHeader& h = *header;
+  if (level == Validation::stored) {
+    if (h.last_offset_delta < 0 || h.record_count < 0 ||
+        static_cast<int64_t>(h.record_count) > static_cast<int64_t>(h.last_offset_delta) + 1)
+      return errorf(Errc::invalid_argument, "stored batch has {} records and last offset delta {}",
+                    h.record_count, h.last_offset_delta);
+    return Status::Ok();
+  }
   if (h.last_offset_delta < 0 || h.record_count <= 0)
     return errorf(Errc::invalid_argument, "batch has {} records and last offset delta {}",
                   h.record_count, h.last_offset_delta);

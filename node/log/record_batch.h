@@ -95,7 +95,9 @@ inline bool batch_size_plausible(size_t size_bytes) {
   return size_bytes >= kBatchHeaderBytes && size_bytes <= kBatchLogOverhead + kBatchBytesMax;
 }
 
-enum class Validation : uint8_t { shallow, strict };
+// shallow and strict check a producer's batch; stored checks a batch as the log holds it, where
+// compaction leaves gaps and empty batches (see decode_records).
+enum class Validation : uint8_t { shallow, strict, stored };
 
 // Validates exactly one batch occupying all of `batch`, as a leader does for a producer's batch.
 // shallow: lengths, magic, CRC32C, a known codec, record_count > 0 and record_count ==
@@ -108,6 +110,9 @@ enum class Validation : uint8_t { shallow, strict };
 // Errc::limit_exceeded (=> MESSAGE_TOO_LARGE) when records decompress past kBatchBytesMax.
 // Producer-origin rules that depend on the caller (control batches from clients, a producer id
 // with a negative base sequence, timestamp bounds) are left to the broker.
+// stored: framing, CRC32C and a known codec as shallow, but 0 <= record_count <=
+// last_offset_delta + 1 (compacted batches may have gaps or no records); no record walk. For
+// reads and recovery of the log's own segments.
 Status validate_batch(ByteView batch, Validation level);
 
 // ok -> none, corrupt -> corrupt_message, invalid_argument -> invalid_record, limit_exceeded ->

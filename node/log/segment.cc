@@ -75,7 +75,7 @@ struct Scan : std::enable_shared_from_this<Scan> {
       }
       ByteView batch = rest.first(*size);
       if (check_crc) {
-        Status valid = validate_batch(batch, Validation::shallow);
+        Status valid = validate_batch(batch, Validation::stored);
         if (!valid.ok()) return stop(fmt::format("position {}: {}", position, valid.message()));
       }
       auto header = parse_batch_header(batch);
