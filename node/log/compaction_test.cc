@@ -453,3 +453,30 @@ RC_GTEST_PROP(CompactionProperty, PowerLossMidPassLeavesBeforeOrAfter, ()) {
 
 }  // namespace
 }  // namespace gregor::log
+
+namespace gregor::log {
+namespace {
+
+// Two passes at once would rewrite the same segments: the second is refused while the first
+// runs, and compaction works again once it is done.
+TEST(Compaction, OnePassAtATime) {
+  LogConfig c;
+  c.segment_bytes = 1024;
+  c.cleanup_compact = true;
+  testing::LogHarness h(c);
+  ASSERT_TRUE(h.open().ok());
+  for (int i = 0; i < 40; ++i) ASSERT_TRUE(h.append(testing::make_batch(i, 3)).info.ok());
+  h.log().set_high_watermark(h.log().log_end_offset());
+  std::optional<Status> first, second;
+  h.log().compact([&](const Status& s) { first = s; });
+  h.log().compact([&](const Status& s) { second = s; });
+  h.world().run_until([&] { return first && second; }, h.world().now() + seconds(60));
+  ASSERT_TRUE(first && second);
+  EXPECT_TRUE(first->ok()) << *first;
+  EXPECT_EQ(second->code(), Errc::limit_exceeded);
+  EXPECT_GT(h.log().counters().compaction_records_removed, 0u);
+  EXPECT_TRUE(h.wait_status([&](auto cb) { h.log().compact(cb); }).ok());
+}
+
+}  // namespace
+}  // namespace gregor::log

@@ -214,6 +214,7 @@ class Log {
   uint64_t unflushed_messages_ = 0;
   MonoTime last_flush_{};
   TimerId flush_timer_ = kNoTimer;
+  bool compacting_ = false;  // one compaction pass at a time
   LeaderEpochCache epochs_;
   ProducerStateManager producers_;
   std::set<int64_t> snapshots_;  // offsets of the producer snapshot files on disk

@@ -197,6 +197,15 @@ void Log::compact(std::function<void(const Status&)> done) {
     return done(errorf(Errc::invalid_argument, "{}: cleaner_map_bytes_max {} holds no key", dir_,
                        config_.cleaner_map_bytes_max));
   }
+  if (compacting_) {
+    // One pass at a time: two would rewrite the same segments.
+    return done(errorf(Errc::limit_exceeded, "{}: a compaction pass is already running", dir_));
+  }
+  compacting_ = true;
+  done = [this, alive = std::weak_ptr<bool>(alive_), done = std::move(done)](const Status& s) {
+    if (!alive.expired()) compacting_ = false;
+    done(s);
+  };
   auto pass = std::make_shared<CompactionPass>();
   pass->now_ms = to_ms(env_.clock.wall_now());
   pass->segments_deleted = counters_.segments_deleted;
