@@ -103,6 +103,7 @@ RC_GTEST_PROP(LogProperty, MatchesModelThroughCrashes, ()) {
   LogConfig c;
   c.segment_bytes = *rc::gen::element<uint64_t>(700, 2048, 1 << 20);
   c.index_interval_bytes = 128;
+  c.retention_bytes = *rc::gen::element<int64_t>(-1, 1500, 6000);
   LogHarness h(c, *rc::gen::inRange<uint64_t>(1, 1u << 30));
   RC_ASSERT(h.open().ok());
   Model m;
@@ -128,6 +129,17 @@ RC_GTEST_PROP(LogProperty, MatchesModelThroughCrashes, ()) {
       h.log().set_high_watermark(m.end());
       RC_ASSERT(h.advance_start(to).ok());
       m.log_start = std::max(m.log_start, to);
+    } else if (op < 79) {
+      // Retention deletes whole old segments: the start moves to a batch boundary, never past
+      // the end, and what remains still matches.
+      RC_ASSERT(h.retention().ok());
+      int64_t start = h.log().log_start_offset();
+      RC_ASSERT(start >= m.log_start);
+      RC_ASSERT(start <= m.end());
+      bool boundary = start == m.end();
+      for (auto& b : m.batches) boundary |= b.first == start;
+      RC_ASSERT(boundary || start == m.log_start);
+      m.log_start = start;
     } else if (op < 82) {
       RC_ASSERT(h.crash_and_reopen(false).ok());  // process crash: nothing is lost
     } else if (op < 88) {

@@ -221,6 +221,24 @@ TEST(Log, DamagedSnapshotFallsBackToTheLog) {
   EXPECT_TRUE(retry.info->duplicate);
 }
 
+TEST(Log, LogAppendTimeRewritesTheBatchTimestamp) {
+  LogConfig c;
+  c.message_timestamp_type = TimestampType::log_append_time;
+  LogHarness h(c);
+  ASSERT_TRUE(h.open().ok());
+  auto a = h.append(make_batch(1, 3, /*timestamp=*/5));
+  ASSERT_TRUE(a.info.ok());
+  int64_t now_ms = to_ms(h.clock().wall_now());
+  EXPECT_GT(a.info->log_append_time, 0);
+  EXPECT_LE(a.info->log_append_time, now_ms);
+  auto r = h.read(0);
+  ASSERT_TRUE(r.ok());
+  auto header = parse_batch_header(r->batches).value();
+  EXPECT_EQ(header.timestamp_type(), TimestampType::log_append_time);
+  EXPECT_EQ(header.max_timestamp, a.info->log_append_time);
+  EXPECT_TRUE(validate_batch(r->batches, Validation::stored).ok()) << "CRC recomputed";
+}
+
 TEST(Log, FlushMsFlushesWithoutFurtherAppends) {
   LogConfig c;
   c.flush_ms = milliseconds(500);
