@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "base/log.h"
+#include "cli/bench_command.h"
 #include "cli/demo_command.h"
 #include "cli/dump_log_command.h"
 
@@ -19,10 +20,13 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   gregor::cli::add_demo_command(app, &exit_code);
   gregor::cli::add_dump_log_command(app, &exit_code);
+  gregor::cli::add_bench_command(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version print and succeed; any usage error exits 2, as documented.
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
   }
   return exit_code;
 }

@@ -1,0 +1,65 @@
+// The command only parses flags and prints; the benchmark itself lives in bench/log_bench.cc so
+// that it can be reused by other drivers (gregor_bench, tests) without the CLI.
+#include "cli/bench_command.h"
+
+#include <fmt/format.h>
+
+#include <iostream>
+#include <memory>
+
+#include "bench/log_bench.h"
+
+namespace gregor::cli {
+namespace {
+
+struct LogArgs {
+  bench::LogBenchOptions options;
+  bool json = false;
+};
+
+int run_log(const LogArgs& args) {
+  auto result = bench::run_log_bench(args.options);
+  if (!result.ok()) {
+    std::cerr << fmt::format("gregor bench log: {}\n", result.status().message());
+    return 1;
+  }
+  if (args.json) {
+    std::cout << result->to_json().dump() << "\n";
+  } else {
+    std::cout << result->to_text();
+  }
+  return 0;
+}
+
+}  // namespace
+
+void add_bench_command(CLI::App& app, int* exit_code) {
+  CLI::App* bench = app.add_subcommand("bench", "Benchmarks on this machine's real backends");
+  bench->require_subcommand(1);
+
+  auto args = std::make_shared<LogArgs>();
+  CLI::App* log = bench->add_subcommand(
+      "log", "The partition Log on POSIX files vs raw sequential write/read of the same bytes");
+  log->add_flag("--json", args->json, "Print one JSON object");
+  log->add_option("--dir", args->options.parent_dir,
+                  "Parent of the temporary directory (same file system as the broker's logs)")
+      ->check(CLI::ExistingDirectory)
+      ->capture_default_str();
+  log->add_option("--mb", args->options.mb, "MiB of batches per phase")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 20))
+      ->capture_default_str();
+  log->add_option("--in-flight", args->options.in_flight_max, "Appends pending at once")
+      ->check(CLI::Range(size_t{1}, size_t{4096}))
+      ->capture_default_str();
+  log->add_option("--read-max-bytes", args->options.read_max_bytes, "max_bytes of each read")
+      ->check(CLI::Range(size_t{1} << 10, size_t{64} << 20))
+      ->capture_default_str();
+  log->add_flag("--cold", args->options.cold,
+                "Drop the page cache of the files (posix_fadvise) before the read phases");
+  log->add_flag("!--no-fsync", args->options.fsync,
+                "Neither write side fsyncs (the CPU and page-cache path only)");
+  log->add_flag("--keep", args->options.keep_dir, "Keep the directory afterwards");
+  log->callback([args, exit_code] { *exit_code = run_log(*args); });
+}
+
+}  // namespace gregor::cli
