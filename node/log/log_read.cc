@@ -20,13 +20,16 @@ void Log::read(int64_t offset, size_t max_bytes, std::function<void(Result<ReadR
 namespace {
 
 // Picks whole batches out of `data` (read at `position` of a segment): those that end at or
-// after `offset`, up to max_bytes, at least one. `need` is set when the first wanted batch does
-// not fit in data (the caller reads it whole).
+// after `offset`, up to max_bytes, at least one; they are the bytes [begin, end) of data, so the
+// caller can trim its buffer in place instead of copying. `need` is set when the first wanted
+// batch does not fit in data (the caller reads it whole).
 struct Picked {
-  Bytes batches;
+  size_t begin = 0;
+  size_t end = 0;
   size_t need = 0;
   bool corrupt = false;
   std::string reason;
+  bool empty() const { return end == begin; }
 };
 
 Picked pick_batches(ByteView data, int64_t offset, size_t max_bytes) {
@@ -37,22 +40,30 @@ Picked pick_batches(ByteView data, int64_t offset, size_t max_bytes) {
     auto batch = it.next();
     if (!batch) {
       auto size = peek_batch_size(data.subspan(at));
-      if (p.batches.empty() && size && *size > data.size() - at) p.need = at + *size;
+      if (p.empty() && size && *size > data.size() - at) p.need = at + *size;
       return p;
     }
     auto h = parse_batch_header(*batch);
     if (!h.ok()) return p;
     if (h->last_offset() < offset) continue;
-    if (!p.batches.empty() && p.batches.size() + batch->size() > max_bytes) return p;
+    if (!p.empty() && p.end - p.begin + batch->size() > max_bytes) return p;
     Status valid = validate_batch(*batch, Validation::stored);
     if (!valid.ok()) {
       // Never serve a batch that fails its CRC; what came before it is good.
-      p.corrupt = p.batches.empty();
+      p.corrupt = p.empty();
       p.reason = valid.message();
       return p;
     }
-    p.batches.insert(p.batches.end(), batch->begin(), batch->end());
+    if (p.empty()) p.begin = at;
+    p.end = at + batch->size();
   }
+}
+
+// The picked bytes, taking over the read buffer (a memmove at most, no second allocation).
+Bytes take_picked(Bytes data, const Picked& p) {
+  if (p.begin > 0) data.erase(data.begin(), data.begin() + static_cast<ptrdiff_t>(p.begin));
+  data.resize(p.end - p.begin);
+  return data;
 }
 
 }  // namespace
@@ -76,32 +87,34 @@ void Log::read_from(int64_t offset, size_t max_bytes,
   size_t len = static_cast<size_t>(
       std::min<uint64_t>(limit - position, std::max(max_bytes, kReadBytesDefaultMin)));
   disk::FilePtr file = seg.file;
-  auto finish = guarded(alive_, [this, offset, max_bytes, position, limit, file,
-                                 done](Result<Bytes> data) {
-    if (!data.ok()) return done(data.status());
-    Picked p = pick_batches(*data, offset, max_bytes);
-    if (p.corrupt) {
-      ++counters_.read_corruptions;
-      return done(errorf(Errc::corrupt, "{}: batch at offset >= {} fails validation: {}", dir_,
-                         offset, p.reason));
-    }
-    if (p.need == 0) {
-      return done(ReadResult{std::move(p.batches), log_start_offset_, log_end_offset_});
-    }
-    // The first wanted batch is larger than what was read: read it whole (Kafka returns at
-    // least one batch, whatever max_bytes says).
-    size_t need = static_cast<size_t>(std::min<uint64_t>(p.need, limit - position));
-    file->pread(
-        position, need, guarded(alive_, [this, offset, done](Result<Bytes> data) {
-          if (!data.ok()) return done(data.status());
-          Picked again = pick_batches(*data, offset, SIZE_MAX);
-          if (again.corrupt || again.batches.empty()) {
-            ++counters_.read_corruptions;
-            return done(errorf(Errc::corrupt, "{}: unreadable batch at offset {}", dir_, offset));
-          }
-          done(ReadResult{std::move(again.batches), log_start_offset_, log_end_offset_});
-        }));
-  });
+  auto finish =
+      guarded(alive_, [this, offset, max_bytes, position, limit, file, done](Result<Bytes> data) {
+        if (!data.ok()) return done(data.status());
+        Picked p = pick_batches(*data, offset, max_bytes);
+        if (p.corrupt) {
+          ++counters_.read_corruptions;
+          return done(errorf(Errc::corrupt, "{}: batch at offset >= {} fails validation: {}", dir_,
+                             offset, p.reason));
+        }
+        if (p.need == 0) {
+          return done(ReadResult{take_picked(std::move(data).value(), p), log_start_offset_,
+                                 log_end_offset_});
+        }
+        // The first wanted batch is larger than what was read: read it whole (Kafka returns at
+        // least one batch, whatever max_bytes says).
+        size_t need = static_cast<size_t>(std::min<uint64_t>(p.need, limit - position));
+        file->pread(position, need, guarded(alive_, [this, offset, done](Result<Bytes> data) {
+                      if (!data.ok()) return done(data.status());
+                      Picked again = pick_batches(*data, offset, SIZE_MAX);
+                      if (again.corrupt || again.empty()) {
+                        ++counters_.read_corruptions;
+                        return done(errorf(Errc::corrupt, "{}: unreadable batch at offset {}", dir_,
+                                           offset));
+                      }
+                      done(ReadResult{take_picked(std::move(data).value(), again),
+                                      log_start_offset_, log_end_offset_});
+                    }));
+      });
   file->pread(position, len, std::move(finish));
 }
 
