@@ -85,8 +85,8 @@ struct ProdEnv {
 
   Result<std::unique_ptr<Log>> open_log(const std::string& dir) {
     std::optional<Result<std::unique_ptr<Log>>> got;
-    Log::open(*env, dir, LogConfig{}, [&](Result<std::unique_ptr<Log>> r) { got = std::move(r); });
-    auto r = wait(got, "Log::open");
+    Log::load(*env, dir, LogConfig{}, [&](Result<std::unique_ptr<Log>> r) { got = std::move(r); });
+    auto r = wait(got, "Log::load");
     if (!r.ok()) return r.status();
     return std::move(r).value();
   }

@@ -78,7 +78,7 @@ void write_partition(const std::string& root, const std::string& dir) {
   auto disk = std::move(disk::PosixDisk::create(*loop, root)).value();
   Env env{clock, random, network, *disk, tracer, "n1"};
   std::optional<Result<std::unique_ptr<log::Log>>> opened;
-  log::Log::open(env, dir, log::LogConfig{}, [&](auto r) { opened = std::move(r); });
+  log::Log::load(env, dir, log::LogConfig{}, [&](auto r) { opened = std::move(r); });
   ASSERT_TRUE(loop->run_until([&] { return opened.has_value(); }, kTimeout));
   ASSERT_TRUE(opened->ok()) << opened->status();
   std::unique_ptr<log::Log> lg = std::move(*opened).value();

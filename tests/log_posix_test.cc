@@ -85,7 +85,7 @@ class LogPosix : public ::testing::Test {
   Status open(LogConfig config = {}) {
     log_.reset();
     std::optional<Result<std::unique_ptr<Log>>> got;
-    Log::open(*env_, kPartition, config,
+    Log::load(*env_, kPartition, config,
               [&](Result<std::unique_ptr<Log>> r) { got = std::move(r); });
     if (!loop_->run_until([&] { return got.has_value(); }, kTimeout)) {
       return error(Errc::timed_out, "open");

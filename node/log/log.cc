@@ -61,7 +61,7 @@ Status validate_config(const LogConfig& c) {
   return Status::Ok();
 }
 
-void Log::open(Env& env, std::string dir, LogConfig config, OpenFn done) {
+void Log::load(Env& env, std::string dir, LogConfig config, OpenFn done) {
   if (Status s = validate_config(config); !s.ok()) return done(s);
   std::unique_ptr<Log> log(new Log(env, std::move(dir), config));
   Log* raw = log.get();

@@ -82,7 +82,7 @@ class Log {
 
   // Opens the partition directory `dir` (created if missing) and recovers it. Fails with a
   // message naming the file for foreign files or unreadable data it cannot recover.
-  static void open(Env& env, std::string dir, LogConfig config, OpenFn done);
+  static void load(Env& env, std::string dir, LogConfig config, OpenFn done);
   ~Log();
 
   // Appends one producer batch: validates it, applies the idempotent-producer rules, assigns

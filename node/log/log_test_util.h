@@ -31,7 +31,7 @@ class LogHarness {
 
   Status open() {
     std::optional<Result<std::unique_ptr<Log>>> got;
-    Log::open(env_, dir_, config_, [&](Result<std::unique_ptr<Log>> r) { got = std::move(r); });
+    Log::load(env_, dir_, config_, [&](Result<std::unique_ptr<Log>> r) { got = std::move(r); });
     run([&] { return got.has_value(); });
     if (!got) return error(Errc::timed_out, "open never completed");
     if (!got->ok()) return got->status();
