@@ -16,6 +16,7 @@
 // filenamePrefixFromOffset) and the trailer helpers shared with TimeIndex.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -48,6 +49,21 @@ Bytes seal(Bytes entries, uint32_t magic);
 // Checks the trailer of a sealed file and that the entries region is a whole number of
 // entry_bytes entries; returns the entries region. Errc::corrupt otherwise; never asserts.
 Result<ByteView> unseal(ByteView bytes, uint32_t magic, size_t entry_bytes, std::string_view what);
+
+// Removes the entries whose offset is >= `offset`, for both indexes (entries sorted by their
+// `relative_offset` from `base_offset`).
+template <typename Entry>
+void truncate_entries(std::vector<Entry>& entries, int64_t base_offset, int64_t offset) {
+  if (offset <= base_offset) {
+    entries.clear();
+    return;
+  }
+  uint64_t relative = static_cast<uint64_t>(offset - base_offset);
+  auto first_removed = std::lower_bound(
+      entries.begin(), entries.end(), relative,
+      [](const Entry& e, uint64_t r) { return static_cast<uint64_t>(e.relative_offset) < r; });
+  entries.erase(first_removed, entries.end());
+}
 }  // namespace index_format
 
 class OffsetIndex {

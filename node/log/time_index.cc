@@ -66,15 +66,7 @@ TimeIndex::Entry TimeIndex::lookup_entry(int64_t target_timestamp) const {
 }
 
 void TimeIndex::truncate_to(int64_t offset) {
-  if (offset <= base_offset_) {
-    entries_.clear();
-    return;
-  }
-  uint64_t relative = static_cast<uint64_t>(offset - base_offset_);
-  auto first_removed = std::lower_bound(
-      entries_.begin(), entries_.end(), relative,
-      [](const Stored& e, uint64_t r) { return static_cast<uint64_t>(e.relative_offset) < r; });
-  entries_.erase(first_removed, entries_.end());
+  index_format::truncate_entries(entries_, base_offset_, offset);
 }
 
 Bytes TimeIndex::encode() const {
