@@ -165,6 +165,8 @@ class Log {
   void schedule_flush_timer();
   void write_checkpoints(std::function<void(const Status&)> done);
   void read_from(int64_t offset, size_t max_bytes, std::function<void(Result<ReadResult>)> done);
+  void scan_for_timestamp(int64_t at, int64_t timestamp,
+                          std::function<void(Result<std::optional<int64_t>>)> done);
 
   // log_compaction.cc (helpers it needs are declared there as file-local functions or here)
   struct CompactionPass;

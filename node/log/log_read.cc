@@ -131,28 +131,31 @@ void Log::offset_for_timestamp(int64_t timestamp,
   if (!target) return done(std::optional<int64_t>());
   int64_t from = std::max(target->base_offset, log_start_offset_);
   if (auto hint = target->time_index.lookup(timestamp)) from = std::max(from, *hint);
-  // Scan forward batch by batch from the hint; then find the first record in that batch.
-  auto scan = std::make_shared<std::function<void(int64_t)>>();
-  *scan = [this, timestamp, done, scan](int64_t at) {
-    read(at, kReadBytesDefaultMin, guarded(alive_, [timestamp, done, scan](Result<ReadResult> r) {
-           if (!r.ok()) return done(r.status());
-           if (r->batches.empty()) return done(std::optional<int64_t>());
-           BatchIterator it(r->batches);
-           int64_t next = -1;
-           while (auto batch = it.next()) {
-             BatchHeader h = parse_batch_header(*batch).value();
-             next = h.last_offset() + 1;
-             if (h.max_timestamp < timestamp) continue;
-             auto records = decode_records(*batch);
-             if (!records.ok()) return done(records.status());
-             for (auto& rec : *records) {
-               if (rec.timestamp >= timestamp) return done(std::optional<int64_t>(rec.offset));
-             }
+  scan_for_timestamp(from, timestamp, std::move(done));
+}
+
+// Scans forward batch by batch from `at`; in the first batch whose max timestamp reaches the
+// target, finds the first record that does. (A recursion through read(), not a self-referencing
+// closure, so nothing keeps itself alive.)
+void Log::scan_for_timestamp(int64_t at, int64_t timestamp,
+                             std::function<void(Result<std::optional<int64_t>>)> done) {
+  read(at, kReadBytesDefaultMin, guarded(alive_, [this, timestamp, done](Result<ReadResult> r) {
+         if (!r.ok()) return done(r.status());
+         if (r->batches.empty()) return done(std::optional<int64_t>());
+         BatchIterator it(r->batches);
+         int64_t next = -1;
+         while (auto batch = it.next()) {
+           BatchHeader h = parse_batch_header(*batch).value();
+           next = h.last_offset() + 1;
+           if (h.max_timestamp < timestamp) continue;
+           auto records = decode_records(*batch);
+           if (!records.ok()) return done(records.status());
+           for (auto& rec : *records) {
+             if (rec.timestamp >= timestamp) return done(std::optional<int64_t>(rec.offset));
            }
-           (*scan)(next);
-         }));
-  };
-  (*scan)(from);
+         }
+         scan_for_timestamp(next, timestamp, done);
+       }));
 }
 
 }  // namespace gregor::log
