@@ -8,6 +8,7 @@
 #include <iterator>
 
 #include "node/log/checkpoint_file.h"
+#include "node/log/compression.h"
 #include "node/log/record_batch.h"
 
 namespace gregor::cli {
@@ -35,22 +36,6 @@ Result<Bytes> read_file(const fs::path& path) {
   in.read(reinterpret_cast<char*>(data.data()), static_cast<std::streamsize>(size));
   if (!in) return errorf(Errc::io_error, "{}: short read", path.string());
   return data;
-}
-
-std::string_view codec_name(Compression c) {
-  switch (c) {
-    case Compression::none:
-      return "none";
-    case Compression::gzip:
-      return "gzip";
-    case Compression::snappy:
-      return "snappy";
-    case Compression::lz4:
-      return "lz4";
-    case Compression::zstd:
-      return "zstd";
-  }
-  return "unknown";
 }
 
 std::string printable(const std::optional<Bytes>& b) {
@@ -108,7 +93,7 @@ bool dump_segment(const fs::path& path, bool print_data) {
         h->producer_id, h->producer_epoch, h->partition_leader_epoch, h->is_transactional(),
         h->is_control(), position,
         h->timestamp_type() == TimestampType::log_append_time ? "LogAppendTime" : "CreateTime",
-        h->max_timestamp, *size, h->magic, codec_name(h->compression()), h->crc, valid.ok());
+        h->max_timestamp, *size, h->magic, compression_name(h->compression()), h->crc, valid.ok());
     if (print_data && valid.ok()) print_records(batch, *h);
     position += *size;
     rest = rest.subspan(*size);
