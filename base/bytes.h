@@ -9,15 +9,43 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace gregor {
 
 using Bytes = std::vector<uint8_t>;
 using ByteView = std::span<const uint8_t>;
+
+// An allocator whose value-less construct() leaves a trivial type uninitialised, so that
+// resize() of a vector using it does not zero-fill the growth.
+template <typename T>
+struct DefaultInitAllocator : std::allocator<T> {
+  template <typename U>
+  struct rebind {
+    using other = DefaultInitAllocator<U>;
+  };
+  using std::allocator<T>::allocator;
+  template <typename U>
+  void construct(U* p) noexcept(std::is_nothrow_default_constructible_v<U>) {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <typename U, typename... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+
+// The buffer disk reads fill. Sizing it does not zero it: a read overwrites every byte it
+// returns (the file's bytes, or shrinks the buffer to what it got), and zero-filling first was
+// a whole extra pass over every byte the log serves (gregor bench log: read_ratio). Never read
+// a ReadBuffer's bytes that nothing wrote.
+using ReadBuffer = std::vector<uint8_t, DefaultInitAllocator<uint8_t>>;
 
 inline ByteView as_bytes(std::string_view s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};

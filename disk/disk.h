@@ -29,7 +29,7 @@ using StatusFn = std::function<void(const Status&)>;
 
 class File {
  public:
-  using ReadFn = std::function<void(Result<Bytes>)>;
+  using ReadFn = std::function<void(Result<ReadBuffer>)>;
   using AppendFn = std::function<void(Result<uint64_t>)>;  // the position the bytes landed at
 
   virtual ~File() = default;  // closes; pending completions still run

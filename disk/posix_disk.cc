@@ -134,7 +134,7 @@ class PosixFile final : public File {
   void fsync(StatusFn done) override { complete(shared_->loop, std::move(done), fsync_now()); }
 
  private:
-  Result<Bytes> read_now(uint64_t position, size_t len);
+  Result<ReadBuffer> read_now(uint64_t position, size_t len);
   Status write_now(uint64_t position, const Bytes& data);
   Status truncate_now(uint64_t size);
   Status fsync_now();
@@ -146,7 +146,7 @@ class PosixFile final : public File {
   uint64_t size_;  // this File's view of the end of file: where append() writes
 };
 
-Result<Bytes> PosixFile::read_now(uint64_t position, size_t len) {
+Result<ReadBuffer> PosixFile::read_now(uint64_t position, size_t len) {
   if (len > kReadBytesMax) {
     return errorf(Errc::limit_exceeded, "read of {} bytes from '{}' over {}", len, path_,
                   kReadBytesMax);
@@ -155,7 +155,7 @@ Result<Bytes> PosixFile::read_now(uint64_t position, size_t len) {
   struct stat st {};
   if (::fstat(fd_, &st) != 0) return os_error(errno, "fstat", path_);
   uint64_t file_size = static_cast<uint64_t>(st.st_size);
-  Bytes out(position >= file_size ? 0 : std::min<uint64_t>(len, file_size - position));
+  ReadBuffer out(position >= file_size ? 0 : std::min<uint64_t>(len, file_size - position));
   size_t got = 0;
   while (got < out.size()) {
     ssize_t n =

@@ -67,7 +67,7 @@ class PosixDisk : public ::testing::Test {
     return await<Status>([&](auto done) { f->pwrite(position, to_bytes(text), done); });
   }
   std::string read(const FilePtr& f, uint64_t position, size_t len) {
-    auto bytes = await<Result<Bytes>>([&](auto done) { f->pread(position, len, done); });
+    auto bytes = await<Result<ReadBuffer>>([&](auto done) { f->pread(position, len, done); });
     EXPECT_TRUE(bytes.ok()) << bytes.status().to_string();
     return bytes.ok() ? std::string(as_chars(*bytes)) : std::string();
   }

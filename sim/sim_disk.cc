@@ -237,14 +237,15 @@ Result<disk::FilePtr> SimDisk::do_open(const std::string& path, disk::OpenMode m
 
 // --- file data operations, at completion
 
-Result<Bytes> SimDisk::do_pread(Inode& f, const std::string& path, uint64_t position, size_t len) {
+Result<ReadBuffer> SimDisk::do_pread(Inode& f, const std::string& path, uint64_t position,
+                                     size_t len) {
   if (len > options_.read_bytes_max) {
     return errorf(Errc::limit_exceeded, "read of {} bytes from '{}' over {}", len, path,
                   options_.read_bytes_max);
   }
   ++counters_.reads;
   const Bytes& image = f.current;
-  if (position >= image.size() || len == 0) return Bytes{};
+  if (position >= image.size() || len == 0) return ReadBuffer{};
   uint64_t end = position + std::min<uint64_t>(len, image.size() - position);
   uint64_t first = position / kSectorBytes;
   uint64_t last = (end - 1) / kSectorBytes;
@@ -258,8 +259,8 @@ Result<Bytes> SimDisk::do_pread(Inode& f, const std::string& path, uint64_t posi
     ++counters_.read_errors;
     return errorf(Errc::io_error, "'{}': bad sector at position {}", path, *bad * kSectorBytes);
   }
-  return Bytes(image.begin() + static_cast<ptrdiff_t>(position),
-               image.begin() + static_cast<ptrdiff_t>(end));
+  return ReadBuffer(image.begin() + static_cast<ptrdiff_t>(position),
+                    image.begin() + static_cast<ptrdiff_t>(end));
 }
 
 Status SimDisk::check_growth(uint64_t old_size, uint64_t new_size, const std::string& path) {

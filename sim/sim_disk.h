@@ -199,7 +199,8 @@ class SimDisk final : public disk::Disk {
   Status do_mkdir(const std::string& path);
   Result<std::vector<std::string>> do_list(const std::string& dir);
   Status do_fsync_dir(const std::string& dir);
-  Result<Bytes> do_pread(simdisk::Inode& f, const std::string& path, uint64_t position, size_t len);
+  Result<ReadBuffer> do_pread(simdisk::Inode& f, const std::string& path, uint64_t position,
+                              size_t len);
   Status do_write(simdisk::Inode& f, const std::string& path, uint64_t position, Bytes data);
   Status do_truncate(simdisk::Inode& f, const std::string& path, uint64_t size);
   Status do_fsync(simdisk::Inode& f, const std::string& path);

@@ -42,8 +42,11 @@ class DiskHarness {
   Result<uint64_t> append(const disk::FilePtr& f, Bytes data) {
     return await<Result<uint64_t>>([&](auto cb) { f->append(std::move(data), cb); });
   }
+  // As Bytes, so tests compare with plain byte vectors.
   Result<Bytes> pread(const disk::FilePtr& f, uint64_t position, size_t len) {
-    return await<Result<Bytes>>([&](auto cb) { f->pread(position, len, cb); });
+    auto r = await<Result<ReadBuffer>>([&](auto cb) { f->pread(position, len, cb); });
+    if (!r.ok()) return r.status();
+    return Bytes(r->begin(), r->end());
   }
   Status truncate(const disk::FilePtr& f, uint64_t size) {
     return await<Status>([&](auto cb) { f->truncate(size, cb); });

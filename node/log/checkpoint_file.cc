@@ -214,7 +214,7 @@ void CheckpointFile::start_read(ReadFn done) {
                }
                // The handle rides along so the file stays open until the read completes.
                file->pread(0, static_cast<size_t>(size),
-                           guarded(alive_, [file, done](Result<Bytes> data) {
+                           guarded(alive_, [file, done](Result<ReadBuffer> data) {
                              if (!data.ok()) return done(data.status());
                              done(decode(*data));
                            }));

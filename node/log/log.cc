@@ -255,12 +255,17 @@ void Log::write_indexes(Segment& seg, std::function<void(const Status&)> done) {
                        disk::FilePtr file = std::move(f).value();
                        file->truncate(0, [file, b, time, next](const Status& s) {
                          if (!s.ok()) return next(s);
-                         file->pwrite(0, time ? b->time_index : b->index, next);
+                         file->pwrite(0, time ? b->time_index : b->index,
+                                      [file, next](const Status& s) {
+                                        if (!s.ok()) return next(s);
+                                        file->fsync(next);
+                                      });
                        });
                      }));
     };
   };
-  // Indexes are derived data: recovery rebuilds a missing or damaged one, so no fsync here.
+  // Synced, so that recovery can load a sealed segment's indexes instead of scanning it; a
+  // missing or damaged one (a crash while writing) is rebuilt by a scan.
   run_steps({write(segment_file(dir_, base, ".index"), bytes, false),
              write(segment_file(dir_, base, ".timeindex"), bytes, true)},
             std::move(done));
@@ -315,8 +320,10 @@ void Log::write_checkpoints(std::function<void(const Status&)> done) {
       {"recovery_point", recovery_point_},
       {"log_start_offset", log_start_offset_},
   };
-  run_steps({[this, entries](Next next) { partition_checkpoint_.write(entries, next); },
-             [this](Next next) { epochs_.write_to(epoch_checkpoint_, next); }},
+  // Epochs first: recovery trusts the epoch checkpoint for every batch below the recovery point
+  // (it does not scan them), so it must never lag the partition checkpoint.
+  run_steps({[this](Next next) { epochs_.write_to(epoch_checkpoint_, next); },
+             [this, entries](Next next) { partition_checkpoint_.write(entries, next); }},
             std::move(done));
 }
 

@@ -49,7 +49,7 @@ struct AppendError {
 };
 
 struct ReadResult {
-  Bytes batches;  // whole batches; may hold offsets below the one asked for (in its batch)
+  ReadBuffer batches;  // whole batches; may hold offsets below the one asked for (in its batch)
   int64_t log_start_offset = 0;
   int64_t log_end_offset = 0;
 };
@@ -59,8 +59,9 @@ struct RecoveryReport {
   uint64_t batches_scanned = 0;
   uint64_t truncated_bytes = 0;  // torn or corrupt tail cut at recovery
   int64_t truncated_from_offset = -1;
-  uint64_t segments_deleted = 0;  // past a corruption
-  uint64_t indexes_rebuilt = 0;
+  uint64_t segments_deleted = 0;   // past a corruption
+  uint64_t indexes_rebuilt = 0;    // segments scanned to rebuild their indexes
+  uint64_t indexes_loaded = 0;     // sealed segments recovered from their index files
   std::vector<std::string> notes;  // what was cut or rebuilt, with file names
 };
 
@@ -146,6 +147,11 @@ class Log {
   void recover_segment(std::map<int64_t, disk::FilePtr>::iterator it,
                        std::shared_ptr<std::map<int64_t, disk::FilePtr>> files,
                        std::function<void(const Status&)> done);
+  void scan_recovered_segment(std::map<int64_t, disk::FilePtr>::iterator it,
+                              std::shared_ptr<std::map<int64_t, disk::FilePtr>> files,
+                              std::function<void(const Status&)> done);
+  void note_epoch(const BatchHeader& h);
+  void write_rebuilt_indexes(std::function<void(const Status&)> done);
   void cut_after_scan(std::map<int64_t, disk::FilePtr>::iterator it,
                       std::shared_ptr<std::map<int64_t, disk::FilePtr>> files, Segment* raw,
                       const ScanResult& r, std::function<void(const Status&)> done);
@@ -153,6 +159,11 @@ class Log {
                              std::shared_ptr<std::map<int64_t, disk::FilePtr>> files,
                              const std::string& why, std::function<void(const Status&)> done);
   void finish_recovery(std::function<void(const Status&)> done);
+
+  // log_index_load.cc
+  void load_segment_index(Segment& seg, int64_t next_base, std::function<void(const Status&)> done);
+  void scan_tail(Segment& seg, int64_t next_base, uint64_t file_size,
+                 std::function<void(const Status&)> done);
 
   // log.cc
   void do_append(Bytes batch, int32_t leader_epoch,
@@ -196,6 +207,7 @@ class Log {
   void try_snapshot(int64_t offset, std::function<void(const Status&)> done);
   void replay_after_snapshot(ProducerStateManager state, int64_t offset,
                              std::function<void(const Status&)> done);
+  void rebuild_producers_without_snapshot(std::function<void(const Status&)> done);
 
   // log_retention.cc
   void delete_segments_below(int64_t offset, std::function<void(const Status&)> done);
@@ -225,6 +237,11 @@ class Log {
   std::deque<Op> ops_;
   bool op_running_ = false;
   RecoveryReport recovery_;
+  // Recovery only: segments whose .index and .timeindex both exist; segments rebuilt by a scan
+  // (their index files are rewritten); whether producer state saw every batch.
+  std::set<int64_t> recovery_index_files_;
+  std::set<int64_t> recovery_rebuilt_;
+  bool producers_scanned_all_ = true;
   LogCounters counters_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

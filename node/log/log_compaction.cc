@@ -73,13 +73,13 @@ struct ChunkReader : std::enable_shared_from_this<ChunkReader> {
     if (position >= size) return done(Status::Ok());
     size_t len =
         static_cast<size_t>(std::min<uint64_t>(std::max(want, kScanChunkBytes), size - position));
-    file->pread(position, len, [self = shared_from_this()](Result<Bytes> data) {
+    file->pread(position, len, [self = shared_from_this()](Result<ReadBuffer> data) {
       if (!data.ok()) return self->done(data.status());
-      self->consume(std::make_shared<Bytes>(std::move(data).value()));
+      self->consume(std::make_shared<ReadBuffer>(std::move(data).value()));
     });
   }
 
-  void consume(std::shared_ptr<Bytes> data) {
+  void consume(std::shared_ptr<ReadBuffer> data) {
     BatchIterator it(*data);
     while (it.next()) {
     }

@@ -40,5 +40,8 @@ Status validate_config(const LogConfig& c);
 // Named limits of the log's own machinery.
 inline constexpr size_t kScanChunkBytes = 1 << 20;        // recovery reads a segment in chunks
 inline constexpr size_t kReadBytesDefaultMin = 64 << 10;  // first pread of a fetch
+// Recovery loads index files up to this size (Kafka's segment.index.bytes default is 10 MiB);
+// a larger one is rebuilt by scanning its segment instead.
+inline constexpr uint64_t kIndexFileBytesMax = 64 << 20;
 
 }  // namespace gregor::log

@@ -60,7 +60,7 @@ Picked pick_batches(ByteView data, int64_t offset, size_t max_bytes) {
 }
 
 // The picked bytes, taking over the read buffer (a memmove at most, no second allocation).
-Bytes take_picked(Bytes data, const Picked& p) {
+ReadBuffer take_picked(ReadBuffer data, const Picked& p) {
   if (p.begin > 0) data.erase(data.begin(), data.begin() + static_cast<ptrdiff_t>(p.begin));
   data.resize(p.end - p.begin);
   return data;
@@ -87,34 +87,34 @@ void Log::read_from(int64_t offset, size_t max_bytes,
   size_t len = static_cast<size_t>(
       std::min<uint64_t>(limit - position, std::max(max_bytes, kReadBytesDefaultMin)));
   disk::FilePtr file = seg.file;
-  auto finish =
-      guarded(alive_, [this, offset, max_bytes, position, limit, file, done](Result<Bytes> data) {
-        if (!data.ok()) return done(data.status());
-        Picked p = pick_batches(*data, offset, max_bytes);
-        if (p.corrupt) {
-          ++counters_.read_corruptions;
-          return done(errorf(Errc::corrupt, "{}: batch at offset >= {} fails validation: {}", dir_,
-                             offset, p.reason));
-        }
-        if (p.need == 0) {
-          return done(ReadResult{take_picked(std::move(data).value(), p), log_start_offset_,
-                                 log_end_offset_});
-        }
-        // The first wanted batch is larger than what was read: read it whole (Kafka returns at
-        // least one batch, whatever max_bytes says).
-        size_t need = static_cast<size_t>(std::min<uint64_t>(p.need, limit - position));
-        file->pread(position, need, guarded(alive_, [this, offset, done](Result<Bytes> data) {
-                      if (!data.ok()) return done(data.status());
-                      Picked again = pick_batches(*data, offset, SIZE_MAX);
-                      if (again.corrupt || again.empty()) {
-                        ++counters_.read_corruptions;
-                        return done(errorf(Errc::corrupt, "{}: unreadable batch at offset {}", dir_,
-                                           offset));
-                      }
-                      done(ReadResult{take_picked(std::move(data).value(), again),
-                                      log_start_offset_, log_end_offset_});
-                    }));
-      });
+  auto finish = guarded(alive_, [this, offset, max_bytes, position, limit, file,
+                                 done](Result<ReadBuffer> data) {
+    if (!data.ok()) return done(data.status());
+    Picked p = pick_batches(*data, offset, max_bytes);
+    if (p.corrupt) {
+      ++counters_.read_corruptions;
+      return done(errorf(Errc::corrupt, "{}: batch at offset >= {} fails validation: {}", dir_,
+                         offset, p.reason));
+    }
+    if (p.need == 0) {
+      return done(
+          ReadResult{take_picked(std::move(data).value(), p), log_start_offset_, log_end_offset_});
+    }
+    // The first wanted batch is larger than what was read: read it whole (Kafka returns at
+    // least one batch, whatever max_bytes says).
+    size_t need = static_cast<size_t>(std::min<uint64_t>(p.need, limit - position));
+    file->pread(
+        position, need, guarded(alive_, [this, offset, done](Result<ReadBuffer> data) {
+          if (!data.ok()) return done(data.status());
+          Picked again = pick_batches(*data, offset, SIZE_MAX);
+          if (again.corrupt || again.empty()) {
+            ++counters_.read_corruptions;
+            return done(errorf(Errc::corrupt, "{}: unreadable batch at offset {}", dir_, offset));
+          }
+          done(ReadResult{take_picked(std::move(data).value(), again), log_start_offset_,
+                          log_end_offset_});
+        }));
+  });
   file->pread(position, len, std::move(finish));
 }
 

@@ -1,16 +1,18 @@
 // Recovery on open: read the checkpoints, classify the directory's files, load or rebuild each
 // segment, cut a torn or corrupt tail, and rebuild producer state and leader epochs.
 //
-// Every segment is scanned to rebuild its in-memory indexes, producer state and epochs (loading
-// the .index files of old segments instead is an optimisation not built yet). Segments wholly
-// below the recovery point were flushed before: they are checked for framing only, as Kafka
-// trusts them; a flipped bit there is caught when the batch is read and is never served, rather
-// than cutting away everything after it. From the recovery point on, every batch's CRC is
-// validated; the first torn or corrupt one ends the log: the file is cut there and later
-// segments are deleted (their offsets would follow a hole). What was cut is reported with file
-// names, in recovery_report() and the trace.
+// Segments wholly below the recovery point were flushed before, and sealed: their index files
+// are loaded and checked (log_index_load.cc), and only a missing or damaged index makes recovery
+// scan such a segment, for framing only, as Kafka trusts flushed data; a flipped bit there is
+// caught when the batch is read and is never served, rather than cutting away everything after
+// it. From the recovery point on, every batch is scanned and its CRC validated; the first torn or
+// corrupt one ends the log: the file is cut there and later segments are deleted (their offsets
+// would follow a hole). What was cut is reported with file names, in recovery_report() and the
+// trace. Indexes rebuilt by a scan are written back for the next open.
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
 
 #include "base/guarded.h"
 #include "base/steps.h"
@@ -90,6 +92,11 @@ void Log::recover(std::function<void(const Status&)> done) {
                                                                 epoch_checkpoint_.path(),
                                                                 c.status().message()));
                           recovery_point_ = 0;
+                        } else {
+                          // The epoch checkpoint is written before the partition checkpoint
+                          // (write_checkpoints), so it is missing only for a log that never
+                          // checkpointed: scan everything to be sure to see every epoch.
+                          recovery_point_ = 0;
                         }
                         next(Status::Ok());
                       }));
@@ -137,6 +144,11 @@ void Log::load_files(std::vector<std::string> names, std::function<void(const St
                          "{}: not a file of a Gregor partition log; move it away", path));
     }
     if (c.kind == FileKind::snapshot) snapshots_.insert(c.offset);
+    if (c.kind == FileKind::index &&
+        std::find(names.begin(), names.end(), offset_file_name(c.offset, kTimeIndexSuffix)) !=
+            names.end()) {
+      recovery_index_files_.insert(c.offset);
+    }
     if (c.kind == FileKind::temp || c.kind == FileKind::cleaned) {
       // An interrupted checkpoint or index write: the real file is intact or absent.
       steps.push_back([this, path](Next next) { env_.disk.remove(path, next); });
@@ -218,10 +230,41 @@ void Log::recover_segment(std::map<int64_t, disk::FilePtr>::iterator it,
     return delete_recovered_from(
         it, files, fmt::format("offsets {}..{} are missing before it", end, base), done);
   }
+  auto following = std::next(it);
+  bool flushed = following != files->end() && following->first <= recovery_point_;
+  if (!flushed || !recovery_index_files_.contains(base)) {
+    return scan_recovered_segment(it, files, done);
+  }
+  auto seg = std::make_unique<Segment>(base, it->second, env_.clock.now());
+  Segment* raw = seg.get();
+  segments_[base] = std::move(seg);
+  load_segment_index(
+      *raw, following->first, guarded(alive_, [this, it, files, base, done](const Status& s) {
+        if (s.ok()) {
+          ++recovery_.segments;
+          ++recovery_.indexes_loaded;
+          producers_scanned_all_ = false;
+          return recover_segment(std::next(it), files, done);
+        }
+        recovery_.notes.push_back(fmt::format("{}: {}; rebuilding the indexes from the segment",
+                                              segment_file(dir_, base, kOffsetIndexSuffix),
+                                              s.message()));
+        segments_.erase(base);
+        scan_recovered_segment(it, files, done);
+      }));
+}
+
+// Scans a segment whole: rebuilds its indexes, epochs and producer state, and (above the
+// recovery point) validates every CRC.
+void Log::scan_recovered_segment(std::map<int64_t, disk::FilePtr>::iterator it,
+                                 std::shared_ptr<std::map<int64_t, disk::FilePtr>> files,
+                                 std::function<void(const Status&)> done) {
+  int64_t base = it->first;
   auto seg = std::make_unique<Segment>(base, it->second, env_.clock.now());
   Segment* raw = seg.get();
   segments_[base] = std::move(seg);
   ++recovery_.segments;
+  recovery_rebuilt_.insert(base);
   auto following = std::next(it);
   bool flushed = following != files->end() && following->first <= recovery_point_;
   scan_segment(
@@ -229,10 +272,7 @@ void Log::recover_segment(std::map<int64_t, disk::FilePtr>::iterator it,
       [this, raw](const BatchHeader& h, uint64_t position) {
         raw->on_batch(h, position, config_.index_interval_bytes);
         ++recovery_.batches_scanned;
-        if (h.partition_leader_epoch >= 0 &&
-            (!epochs_.latest_epoch() || h.partition_leader_epoch > *epochs_.latest_epoch())) {
-          epochs_.assign(h.partition_leader_epoch, h.base_offset);
-        }
+        note_epoch(h);
         if (h.producer_id >= 0) {
           producers_.update(h.producer_id, h.producer_epoch,
                             ProducerBatch{h.base_sequence, h.last_sequence(), h.base_offset,
@@ -245,6 +285,14 @@ void Log::recover_segment(std::map<int64_t, disk::FilePtr>::iterator it,
         if (!r->truncated) return recover_segment(std::next(it), files, done);
         cut_after_scan(it, files, raw, *r, done);
       }));
+}
+
+// A batch's epoch above the cache's latest starts a new epoch there.
+void Log::note_epoch(const BatchHeader& h) {
+  if (h.partition_leader_epoch >= 0 &&
+      (!epochs_.latest_epoch() || h.partition_leader_epoch > *epochs_.latest_epoch())) {
+    epochs_.assign(h.partition_leader_epoch, h.base_offset);
+  }
 }
 
 void Log::cut_after_scan(std::map<int64_t, disk::FilePtr>::iterator it,
@@ -312,7 +360,8 @@ void Log::finish_recovery(std::function<void(const Status&)> done) {
     log_end_offset_ = active().next_offset;
     load_snapshot(next);
   };
-  run_steps({start, end}, guarded(alive_, [this, done](const Status& s) {
+  auto indexes = [this](Next next) { write_rebuilt_indexes(next); };
+  run_steps({start, end, indexes}, guarded(alive_, [this, done](const Status& s) {
               if (!s.ok()) return done(s);
               log_end_offset_ = active().next_offset;
               log_start_offset_ =
@@ -329,6 +378,21 @@ void Log::finish_recovery(std::function<void(const Status&)> done) {
                                                 .add("cut_bytes", recovery_.truncated_bytes));
               done(Status::Ok());
             }));
+}
+
+// Writes the index files of the sealed segments that recovery rebuilt by scanning, so the next
+// open can load them. The active segment's are written when it is sealed or closed.
+void Log::write_rebuilt_indexes(std::function<void(const Status&)> done) {
+  std::vector<Step> steps;
+  for (int64_t base : recovery_rebuilt_) {
+    auto it = segments_.find(base);
+    if (it == segments_.end() || it->second.get() == &active()) continue;
+    Segment* seg = it->second.get();
+    steps.push_back([this, seg](Next next) { write_indexes(*seg, next); });
+  }
+  recovery_rebuilt_.clear();
+  recovery_index_files_.clear();
+  run_steps(std::move(steps), std::move(done));
 }
 
 }  // namespace gregor::log

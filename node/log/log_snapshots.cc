@@ -57,7 +57,8 @@ void Log::load_snapshot(std::function<void(const Status&)> done) {
     });
   }
   run_steps(std::move(steps), guarded(alive_, [this, done](const Status& s) {
-              if (!s.ok() || snapshots_.empty()) return done(s);
+              if (!s.ok()) return done(s);
+              if (snapshots_.empty()) return rebuild_producers_without_snapshot(done);
               try_snapshot(*snapshots_.rbegin(), done);
             }));
 }
@@ -67,17 +68,17 @@ void Log::try_snapshot(int64_t offset, std::function<void(const Status&)> done) 
   env_.disk.open(
       path, disk::OpenMode::open_existing,
       guarded(alive_, [this, offset, path, done](Result<disk::FilePtr> f) {
-        if (!f.ok()) return done(Status::Ok());  // keep the state rebuilt from the segments
+        if (!f.ok()) return rebuild_producers_without_snapshot(done);
         disk::FilePtr file = std::move(f).value();
         file->pread(
             0, static_cast<size_t>(file->size()),
-            guarded(alive_, [this, offset, path, file, done](Result<Bytes> data) {
+            guarded(alive_, [this, offset, path, file, done](Result<ReadBuffer> data) {
               auto state = data.ok() ? ProducerStateManager::decode_snapshot(*data)
                                      : Result<ProducerStateManager>(data.status());
               if (!state.ok()) {
                 recovery_.notes.push_back(fmt::format("{}: {}; producer state rebuilt from the log",
                                                       path, state.status().message()));
-                return done(Status::Ok());
+                return rebuild_producers_without_snapshot(done);
               }
               replay_after_snapshot(std::move(state).value(), offset, done);
             }));
@@ -111,6 +112,13 @@ void Log::replay_after_snapshot(ProducerStateManager state, int64_t offset,
               producers_.set_map_end_offset(log_end_offset_);
               done(Status::Ok());
             }));
+}
+
+// No usable snapshot: the state the recovery scan built stands if it saw every batch; when some
+// segments were recovered from their indexes instead, replay the whole log.
+void Log::rebuild_producers_without_snapshot(std::function<void(const Status&)> done) {
+  if (producers_scanned_all_) return done(Status::Ok());
+  replay_after_snapshot(ProducerStateManager(), segments_.begin()->first, std::move(done));
 }
 
 }  // namespace gregor::log

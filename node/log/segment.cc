@@ -37,6 +37,7 @@ struct Scan : std::enable_shared_from_this<Scan> {
   std::function<void(const BatchHeader&, uint64_t)> on_batch;
   std::function<void(Result<ScanResult>)> done;
   uint64_t position = 0;
+  int64_t exact_first = -1;  // when >= 0: the first batch must have this base offset
   ScanResult result;
 
   void stop(std::string reason) {
@@ -51,14 +52,14 @@ struct Scan : std::enable_shared_from_this<Scan> {
     if (position >= file_size) return stop("");
     size_t len = static_cast<size_t>(
         std::min<uint64_t>(std::max(want, kScanChunkBytes), file_size - position));
-    file->pread(position, len, [self = shared_from_this()](Result<Bytes> data) {
+    file->pread(position, len, [self = shared_from_this()](Result<ReadBuffer> data) {
       if (!data.ok()) return self->done(data.status());
       self->consume(*data);
     });
   }
 
   // Takes every whole batch in data; asks for a larger read when one batch spans past it.
-  void consume(const Bytes& data) {
+  void consume(ByteView data) {
     ByteView rest(data);
     while (!rest.empty()) {
       auto size = peek_batch_size(rest);
@@ -79,6 +80,11 @@ struct Scan : std::enable_shared_from_this<Scan> {
         if (!valid.ok()) return stop(fmt::format("position {}: {}", position, valid.message()));
       }
       auto header = parse_batch_header(batch);
+      if (header.ok() && exact_first >= 0 && header->base_offset != exact_first) {
+        return stop(fmt::format("position {}: offset {} where an index entry says {}", position,
+                                header->base_offset, exact_first));
+      }
+      exact_first = -1;
       if (!header.ok() || header->base_offset < expected_next) {
         return stop(fmt::format("position {}: offset {} goes back (expected >= {})", position,
                                 header.ok() ? header->base_offset : -1, expected_next));
@@ -104,6 +110,20 @@ void scan_segment(disk::FilePtr file, int64_t expected_base, bool check_crc,
   scan->check_crc = check_crc;
   scan->file = std::move(file);
   scan->expected_next = expected_base;
+  scan->on_batch = std::move(on_batch);
+  scan->done = std::move(done);
+  scan->read_more(kScanChunkBytes);
+}
+
+void scan_segment_from(disk::FilePtr file, uint64_t position, int64_t expected_base, bool check_crc,
+                       std::function<void(const BatchHeader&, uint64_t position)> on_batch,
+                       std::function<void(Result<ScanResult>)> done) {
+  auto scan = std::make_shared<Scan>();
+  scan->check_crc = check_crc;
+  scan->file = std::move(file);
+  scan->position = position;
+  scan->expected_next = expected_base;
+  scan->exact_first = expected_base;
   scan->on_batch = std::move(on_batch);
   scan->done = std::move(done);
   scan->read_more(kScanChunkBytes);

@@ -56,5 +56,11 @@ struct ScanResult {
 void scan_segment(disk::FilePtr file, int64_t expected_base, bool check_crc,
                   std::function<void(const BatchHeader&, uint64_t position)> on_batch,
                   std::function<void(Result<ScanResult>)> done);
+// The same from `position`, which must be the start of a batch whose base offset is
+// `expected_base` (the first batch is checked to be exactly that; otherwise the scan stops there
+// with valid_bytes == position). Used to scan the tail of a segment after a loaded index entry.
+void scan_segment_from(disk::FilePtr file, uint64_t position, int64_t expected_base, bool check_crc,
+                       std::function<void(const BatchHeader&, uint64_t position)> on_batch,
+                       std::function<void(Result<ScanResult>)> done);
 
 }  // namespace gregor::log

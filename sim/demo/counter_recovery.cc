@@ -48,7 +48,7 @@ void CounterNode::read_log() {
   {
     size_t len = static_cast<size_t>(std::min<uint64_t>(log_->size(), kLogBytesMax));
     log_->pread(
-        0, len, guarded(alive_, [this](Result<Bytes> data) {
+        0, len, guarded(alive_, [this](Result<ReadBuffer> data) {
           if (!data.ok()) {
             // A latent sector error: treat the whole log as lost and rebuild it from the peers.
             spdlog::warn("counter: log unreadable ({}); recovering from peers", data.status());
@@ -56,7 +56,7 @@ void CounterNode::read_log() {
             replay(Bytes());
             return;
           }
-          replay(std::move(data).value());
+          replay(Bytes(data->begin(), data->end()));
         }));
   }
 }
