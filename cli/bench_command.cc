@@ -7,6 +7,7 @@
 #include <iostream>
 #include <memory>
 
+#include "bench/broker_bench.h"
 #include "bench/log_bench.h"
 
 namespace gregor::cli {
@@ -28,6 +29,16 @@ int run_log(const LogArgs& args) {
   } else {
     std::cout << result->to_text();
   }
+  return 0;
+}
+
+int run_broker(const bench::BrokerBenchOptions& options) {
+  auto result = bench::run_broker_bench(options);
+  if (!result.ok()) {
+    std::cerr << fmt::format("gregor bench broker: {}\n", result.status().message());
+    return 1;
+  }
+  std::cout << result->dump() << "\n";
   return 0;
 }
 
@@ -60,6 +71,19 @@ void add_bench_command(CLI::App& app, int* exit_code) {
                 "Neither write side fsyncs (the CPU and page-cache path only)");
   log->add_flag("--keep", args->options.keep_dir, "Keep the directory afterwards");
   log->callback([args, exit_code] { *exit_code = run_log(*args); });
+
+  auto broker_options = std::make_shared<bench::BrokerBenchOptions>();
+  CLI::App* broker = bench->add_subcommand(
+      "broker",
+      "Produce and fetch throughput of one broker over loopback (JSON), as ratios to "
+      "bench log's append throughput measured in the same run");
+  broker->add_option("--dir", broker_options->parent_dir, "Parent of the temporary log dir")
+      ->check(CLI::ExistingDirectory)
+      ->capture_default_str();
+  broker->add_option("--mb", broker_options->mb, "MB of record values per produce phase")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 16))
+      ->capture_default_str();
+  broker->callback([broker_options, exit_code] { *exit_code = run_broker(*broker_options); });
 }
 
 }  // namespace gregor::cli

@@ -7,6 +7,7 @@
 #include "cli/bench_command.h"
 #include "cli/demo_command.h"
 #include "cli/dump_log_command.h"
+#include "cli/serve_command.h"
 
 int main(int argc, char** argv) {
   gregor::init_logging("warn");
@@ -21,6 +22,7 @@ int main(int argc, char** argv) {
   gregor::cli::add_demo_command(app, &exit_code);
   gregor::cli::add_dump_log_command(app, &exit_code);
   gregor::cli::add_bench_command(app, &exit_code);
+  gregor::cli::add_serve_command(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -98,6 +98,36 @@ std::string_view error_name(ErrorCode code) {
       return "UNKNOWN_PRODUCER_ID";
     case ErrorCode::producer_fenced:
       return "PRODUCER_FENCED";
+    case ErrorCode::broker_not_available:
+      return "BROKER_NOT_AVAILABLE";
+    case ErrorCode::replica_not_available:
+      return "REPLICA_NOT_AVAILABLE";
+    case ErrorCode::offset_metadata_too_large:
+      return "OFFSET_METADATA_TOO_LARGE";
+    case ErrorCode::invalid_group_id:
+      return "INVALID_GROUP_ID";
+    case ErrorCode::invalid_replica_assignment:
+      return "INVALID_REPLICA_ASSIGNMENT";
+    case ErrorCode::policy_violation:
+      return "POLICY_VIOLATION";
+    case ErrorCode::invalid_txn_state:
+      return "INVALID_TXN_STATE";
+    case ErrorCode::transactional_id_authorization_failed:
+      return "TRANSACTIONAL_ID_AUTHORIZATION_FAILED";
+    case ErrorCode::kafka_storage_error:
+      return "KAFKA_STORAGE_ERROR";
+    case ErrorCode::non_empty_group:
+      return "NON_EMPTY_GROUP";
+    case ErrorCode::group_id_not_found:
+      return "GROUP_ID_NOT_FOUND";
+    case ErrorCode::fetch_session_id_not_found:
+      return "FETCH_SESSION_ID_NOT_FOUND";
+    case ErrorCode::invalid_fetch_session_epoch:
+      return "INVALID_FETCH_SESSION_EPOCH";
+    case ErrorCode::topic_deletion_disabled:
+      return "TOPIC_DELETION_DISABLED";
+    case ErrorCode::unknown_topic_id:
+      return "UNKNOWN_TOPIC_ID";
   }
   return "UNKNOWN";
 }

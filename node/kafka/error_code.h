@@ -56,6 +56,21 @@ enum class ErrorCode : int16_t {
   invalid_record = 87,
   unknown_producer_id = 59,
   producer_fenced = 90,
+  broker_not_available = 8,
+  replica_not_available = 9,
+  offset_metadata_too_large = 12,
+  invalid_group_id = 24,
+  invalid_replica_assignment = 39,
+  policy_violation = 44,
+  invalid_txn_state = 48,
+  transactional_id_authorization_failed = 53,
+  kafka_storage_error = 56,
+  non_empty_group = 68,
+  group_id_not_found = 69,
+  fetch_session_id_not_found = 70,
+  invalid_fetch_session_epoch = 71,
+  topic_deletion_disabled = 73,
+  unknown_topic_id = 100,
 };
 
 std::string_view error_name(ErrorCode code);

@@ -84,11 +84,11 @@ void expect_contents(LogHarness& h) {
     }
   }
   for (int i = 0; i < kBatches; i += 7) {
-    std::optional<Result<std::optional<int64_t>>> got;
+    std::optional<Result<std::optional<TimestampOffset>>> got;
     h.log().offset_for_timestamp(1000 + 10 * i, [&](auto r) { got.emplace(std::move(r)); });
     h.world().run_until([&] { return got.has_value(); }, h.world().now() + seconds(5));
     ASSERT_TRUE(got && got->ok());
-    EXPECT_EQ(**got, std::optional<int64_t>(2 * i)) << "timestamp of batch " << i;
+    EXPECT_EQ(**got, (TimestampOffset{1000 + 10 * i, 2 * i})) << "timestamp of batch " << i;
   }
 }
 

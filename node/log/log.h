@@ -48,6 +48,12 @@ struct AppendError {
   Status status;
 };
 
+struct TimestampOffset {
+  int64_t timestamp = -1;
+  int64_t offset = -1;
+  bool operator==(const TimestampOffset&) const = default;
+};
+
 struct ReadResult {
   ReadBuffer batches;  // whole batches; may hold offsets below the one asked for (in its batch)
   int64_t log_start_offset = 0;
@@ -94,9 +100,10 @@ class Log {
   // (OFFSET_OUT_OF_RANGE) below the log start or past the log end; Errc::corrupt for a batch
   // whose CRC fails (never served).
   void read(int64_t offset, size_t max_bytes, std::function<void(Result<ReadResult>)> done);
-  // ListOffsets by timestamp: the first offset whose batch max timestamp >= ts, or nullopt.
+  // ListOffsets by timestamp: the first record whose timestamp >= ts (its offset and timestamp),
+  // or nullopt when there is none.
   void offset_for_timestamp(int64_t timestamp,
-                            std::function<void(Result<std::optional<int64_t>>)> done);
+                            std::function<void(Result<std::optional<TimestampOffset>>)> done);
   // Removes every batch at or above `offset` (segments, index entries, producer state, epochs).
   void truncate_to(int64_t offset, std::function<void(const Status&)> done);
   // Advances the log start (DeleteRecords); whole segments below it go.
@@ -177,7 +184,7 @@ class Log {
   void write_checkpoints(std::function<void(const Status&)> done);
   void read_from(int64_t offset, size_t max_bytes, std::function<void(Result<ReadResult>)> done);
   void scan_for_timestamp(int64_t at, int64_t timestamp,
-                          std::function<void(Result<std::optional<int64_t>>)> done);
+                          std::function<void(Result<std::optional<TimestampOffset>>)> done);
 
   // log_compaction.cc (helpers it needs are declared there as file-local functions or here)
   struct CompactionPass;

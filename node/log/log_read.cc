@@ -119,7 +119,7 @@ void Log::read_from(int64_t offset, size_t max_bytes,
 }
 
 void Log::offset_for_timestamp(int64_t timestamp,
-                               std::function<void(Result<std::optional<int64_t>>)> done) {
+                               std::function<void(Result<std::optional<TimestampOffset>>)> done) {
   // The first segment whose newest batch is at or after the timestamp holds the answer.
   const Segment* target = nullptr;
   for (auto& [base, seg] : segments_) {
@@ -128,7 +128,7 @@ void Log::offset_for_timestamp(int64_t timestamp,
       break;
     }
   }
-  if (!target) return done(std::optional<int64_t>());
+  if (!target) return done(std::optional<TimestampOffset>());
   int64_t from = std::max(target->base_offset, log_start_offset_);
   if (auto hint = target->time_index.lookup(timestamp)) from = std::max(from, *hint);
   scan_for_timestamp(from, timestamp, std::move(done));
@@ -138,10 +138,10 @@ void Log::offset_for_timestamp(int64_t timestamp,
 // target, finds the first record that does. (A recursion through read(), not a self-referencing
 // closure, so nothing keeps itself alive.)
 void Log::scan_for_timestamp(int64_t at, int64_t timestamp,
-                             std::function<void(Result<std::optional<int64_t>>)> done) {
+                             std::function<void(Result<std::optional<TimestampOffset>>)> done) {
   read(at, kReadBytesDefaultMin, guarded(alive_, [this, timestamp, done](Result<ReadResult> r) {
          if (!r.ok()) return done(r.status());
-         if (r->batches.empty()) return done(std::optional<int64_t>());
+         if (r->batches.empty()) return done(std::optional<TimestampOffset>());
          BatchIterator it(r->batches);
          int64_t next = -1;
          while (auto batch = it.next()) {
@@ -151,7 +151,10 @@ void Log::scan_for_timestamp(int64_t at, int64_t timestamp,
            auto records = decode_records(*batch);
            if (!records.ok()) return done(records.status());
            for (auto& rec : *records) {
-             if (rec.timestamp >= timestamp) return done(std::optional<int64_t>(rec.offset));
+             if (rec.timestamp >= timestamp) {
+               return done(
+                   std::optional<TimestampOffset>(TimestampOffset{rec.timestamp, rec.offset}));
+             }
            }
          }
          scan_for_timestamp(next, timestamp, done);

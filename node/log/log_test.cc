@@ -145,11 +145,17 @@ TEST(Log, OffsetForTimestampFindsFirstRecordAtOrAfter) {
   ASSERT_TRUE(h.open().ok());
   for (int i = 0; i < 30; ++i) ASSERT_TRUE(h.append(make_batch(i, 2, 1000 + i * 10)).info.ok());
   auto at = [&](int64_t ts) {
-    std::optional<Result<std::optional<int64_t>>> got;
+    std::optional<Result<std::optional<TimestampOffset>>> got;
     h.log().offset_for_timestamp(ts, [&](auto r) { got = std::move(r); });
     h.world().run_until([&] { return got.has_value(); }, h.world().now() + seconds(10));
-    return got->value();
+    auto found = got->value();
+    return found ? std::optional<int64_t>(found->offset) : std::nullopt;
   };
+  std::optional<Result<std::optional<TimestampOffset>>> exact;
+  h.log().offset_for_timestamp(1002, [&](auto r) { exact = std::move(r); });
+  h.world().run_until([&] { return exact.has_value(); }, h.world().now() + seconds(10));
+  ASSERT_TRUE(exact && exact->ok() && exact->value());
+  EXPECT_EQ(*exact->value(), (TimestampOffset{1010, 2})) << "the found record's own timestamp";
   EXPECT_EQ(at(0), 0);
   EXPECT_EQ(at(1000), 0);
   EXPECT_EQ(at(1001), 1);   // batch 0 holds timestamps 1000 and 1001

@@ -1,0 +1,77 @@
+#include "node/broker/broker.h"
+
+#include <spdlog/spdlog.h>
+
+#include "base/guarded.h"
+#include "base/steps.h"
+
+namespace gregor::broker {
+
+Broker::Broker(Env& env, BrokerConfig config)
+    : env_(env),
+      config_(std::move(config)),
+      replicas_(env, config_),
+      controller_(env, config_, replicas_),
+      apis_(env, config_, controller_, replicas_) {}
+
+Broker::~Broker() {
+  *alive_ = false;
+  for (auto& [raw, conn] : connections_) conn->close();
+}
+
+void Broker::start(std::function<void(const Status&)> done) {
+  controller_.start(guarded(alive_, [this, done](const Status& s) {
+    if (!s.ok()) return done(s);
+    net::Address address{config_.listener.host, config_.listener.port};
+    auto listener = env_.network.listen(
+        address, guarded(alive_, [this](net::ConnectionPtr conn) { accept(std::move(conn)); }));
+    if (!listener.ok()) {
+      return done(errorf(listener.code(), "listen on {}: {}", address.to_string(),
+                         listener.status().message()));
+    }
+    listener_ = std::move(listener).value();
+    // Advertise the configured endpoint; a port of 0 means the one bound.
+    const Listener& adv = config_.advertised_listener;
+    controller_.register_broker(adv.host, adv.port != 0 ? adv.port : listener_->address().port);
+    spdlog::info("broker {} serving on {} ({} partitions)", config_.node_id,
+                 listener_->address().to_string(), replicas_.partitions().size());
+    env_.tracer.event("broker.started", TraceFields()
+                                            .add("node_id", config_.node_id)
+                                            .add("partitions", replicas_.partitions().size()));
+    done(Status::Ok());
+  }));
+}
+
+net::Address Broker::address() const {
+  return listener_ ? listener_->address() : net::Address{};
+}
+
+void Broker::accept(net::ConnectionPtr conn) {
+  if (stopping_) return conn->close();
+  if (connections_.size() >= static_cast<size_t>(config_.max_connections)) {
+    spdlog::warn("refusing a connection from {}: max.connections={} reached",
+                 conn->peer_address().to_string(), config_.max_connections);
+    return conn->close();
+  }
+  auto kc = std::make_shared<KafkaConnection>(
+      std::move(conn), apis_, config_,
+      guarded(alive_, [this](KafkaConnection* closed) { connections_.erase(closed); }));
+  connections_[kc.get()] = kc;
+  kc->start();
+}
+
+void Broker::shutdown(std::function<void(const Status&)> done) {
+  stopping_ = true;
+  listener_.reset();
+  auto open = std::move(connections_);
+  connections_.clear();
+  for (auto& [raw, conn] : open) conn->close();
+  apis_.complete_delayed_fetches();
+  replicas_.close_all(guarded(alive_, [this, done](const Status& s) {
+    spdlog::info("broker {} stopped", config_.node_id);
+    env_.tracer.event("broker.stopped", TraceFields().add("node_id", config_.node_id));
+    done(s);
+  }));
+}
+
+}  // namespace gregor::broker

@@ -1,0 +1,133 @@
+// Broker configuration for `gregor serve`: a TOML file whose keys are Kafka's broker config names
+// ("log.dirs", "num.partitions", ...), with Kafka's defaults unless a field's comment says
+// otherwise. node/ never reads files (the Env seam), so the parser takes the file's text and a
+// display name; the CLI reads the file.
+//
+// Both TOML spellings of a dotted name are accepted and mean the same key:
+//   "log.dirs" = "/var/lib/gregor"      # a quoted flat key
+//   log.dirs = "/var/lib/gregor"        # TOML dotted keys (or a [log] table with dirs = ...)
+//
+// Every key is checked: an unknown key, a value of the wrong TOML type, a value out of range or
+// unparsable is an Errc::invalid_argument whose message is "FILE:LINE: key 'KEY': what is wrong";
+// a TOML syntax error is "FILE:LINE:COL: what toml++ says".
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "base/status.h"
+#include "base/time.h"
+#include "node/log/log_config.h"
+#include "node/log/record_batch.h"
+
+namespace gregor::broker {
+
+// Named limits.
+inline constexpr size_t kConfigTextBytesMax = 1 << 20;    // a broker config file
+inline constexpr int32_t kPartitionsPerTopicMax = 10000;  // num.partitions, offsets topic
+
+// One listener, "PLAINTEXT://host:port". Only the PLAINTEXT security protocol is supported.
+struct Listener {
+  std::string host;  // empty: every interface (0.0.0.0); an IPv6 literal is kept without brackets
+  uint16_t port = 9092;  // 0 in listeners: an ephemeral port chosen at bind time
+
+  // Kafka's spelling: "PLAINTEXT://127.0.0.1:9092", "PLAINTEXT://[::1]:9092", "PLAINTEXT://:9092".
+  std::string to_string() const;
+  bool operator==(const Listener&) const = default;
+};
+
+// Parses one listener. Errors (Errc::invalid_argument, without a location) for: another scheme
+// than PLAINTEXT (case-insensitive, as Kafka normalises listener names), a list of more than one
+// listener, a missing or non-numeric port or one above 65535, an unbracketed IPv6 address, a bad
+// host character.
+Result<Listener> parse_listener(std::string_view text);
+
+struct BrokerConfig {
+  int32_t node_id = 0;           // node.id, and its alias broker.id (both given: they must agree)
+  std::string log_dir = "data";  // log.dirs, else log.dir (Kafka: /tmp/kafka-logs); exactly one
+  Listener listener{"127.0.0.1", 9092};             // listeners
+  Listener advertised_listener{"127.0.0.1", 9092};  // advertised.listeners (default: listeners)
+
+  int32_t num_partitions = 1;              // num.partitions, 1..kPartitionsPerTopicMax
+  int16_t default_replication_factor = 1;  // default.replication.factor: only 1 until replication
+  bool auto_create_topics_enable = true;   // auto.create.topics.enable
+  bool delete_topic_enable = true;         // delete.topic.enable
+
+  int32_t socket_request_max_bytes = 104857600;  // socket.request.max.bytes, >= 1024
+  int32_t max_connections = 1000;                // max.connections
+  // queued.max.requests: Kafka's bound on the broker's request queue; Gregor uses it as the limit
+  // on requests in flight per connection (reading stops at the limit).
+  int32_t queued_max_requests = 500;
+  Duration connections_max_idle_ms = milliseconds(600000);  // connections.max.idle.ms
+
+  // Log defaults for every topic (default_log_config() maps them onto a LogConfig).
+  int32_t message_max_bytes = 1048588;   // message.max.bytes, 1..log::kBatchBytesMax
+  int32_t log_segment_bytes = 1 << 30;   // log.segment.bytes, >= 14
+  Duration log_roll_ms = hours(24 * 7);  // log.roll.ms, else log.roll.hours
+  // log.retention.ms, else .minutes, else .hours (Kafka's precedence); nullopt: keep forever (-1).
+  std::optional<Duration> log_retention_ms = hours(24 * 7);
+  int64_t log_retention_bytes = -1;  // log.retention.bytes (-1: no limit)
+  bool log_cleanup_delete = true;    // log.cleanup.policy contains "delete"
+  bool log_cleanup_compact = false;  // log.cleanup.policy contains "compact"
+  // log.flush.interval.messages; Kafka's default Long.MAX_VALUE (never) is UINT64_MAX here.
+  uint64_t log_flush_interval_messages = UINT64_MAX;
+  Duration log_flush_interval_ms = Duration::max();  // log.flush.interval.ms; max(): never
+  log::TimestampType log_message_timestamp_type = log::TimestampType::create_time;
+  Duration log_cleaner_delete_retention_ms = milliseconds(86400000);
+  int32_t min_insync_replicas = 1;          // min.insync.replicas
+  int32_t log_index_interval_bytes = 4096;  // log.index.interval.bytes
+
+  // Consumer groups (used by the group coordinator).
+  Duration group_initial_rebalance_delay_ms = milliseconds(3000);
+  int32_t offsets_topic_num_partitions = 50;
+  Duration offsets_retention_minutes = minutes(10080);
+  Duration group_min_session_timeout_ms = milliseconds(6000);
+  Duration group_max_session_timeout_ms = milliseconds(1800000);
+
+  int32_t fetch_max_bytes = 57671680;  // fetch.max.bytes: the broker's cap on one fetch response
+
+  // The log.* defaults as the LogConfig of a topic without overrides.
+  log::LogConfig default_log_config() const;
+
+  // Every key with its effective value as Kafka spells it, sorted by key (DescribeConfigs).
+  // Durations are whole units of the key (the hours and minutes forms of a key set in ms are
+  // rounded down; the ms form is exact); "never" and "forever" are Kafka's Long.MAX_VALUE and -1.
+  std::vector<std::pair<std::string, std::string>> describe() const;
+};
+
+// Parses and checks a broker config file's text; source_name is used in error messages only.
+// Never throws. Text over kConfigTextBytesMax is refused.
+Result<BrokerConfig> parse_broker_config(std::string_view toml_text, std::string_view source_name);
+
+// Every key parse_broker_config accepts (and describe() reports), sorted.
+std::vector<std::string_view> broker_config_keys();
+
+// Kafka's spellings of config values, shared by broker and topic configs. Errors are
+// Errc::invalid_argument without a key or location; callers add them.
+
+// A decimal integer in [min, max]: surrounding whitespace is ignored (Kafka trims); a sign other
+// than '-', junk after the digits, and an empty string are errors.
+Result<int64_t> parse_config_int(std::string_view text, int64_t min, int64_t max);
+
+struct CleanupPolicy {
+  bool cleanup_delete = true;
+  bool cleanup_compact = false;
+};
+// "delete", "compact" or both, comma-separated in either order (spaces around items allowed).
+Result<CleanupPolicy> parse_cleanup_policy(std::string_view text);
+std::string cleanup_policy_string(bool cleanup_delete, bool cleanup_compact);  // "compact,delete"
+
+// "CreateTime" or "LogAppendTime" (exact case, as Kafka).
+Result<log::TimestampType> parse_timestamp_type(std::string_view text);
+std::string_view timestamp_type_string(log::TimestampType type);
+
+// Milliseconds as a Duration, saturating at Duration::max() (Kafka's Long.MAX_VALUE ms does not
+// fit in nanoseconds); and back, with Duration::max() as Long.MAX_VALUE.
+Duration ms_to_duration(int64_t ms);
+int64_t duration_to_ms(Duration d);
+
+}  // namespace gregor::broker

@@ -1,0 +1,83 @@
+#include "node/broker/kafka_connection.h"
+
+#include <spdlog/spdlog.h>
+
+namespace gregor::broker {
+
+KafkaConnection::KafkaConnection(net::ConnectionPtr conn, KafkaApis& apis,
+                                 const BrokerConfig& config,
+                                 std::function<void(KafkaConnection*)> on_closed)
+    : conn_(std::move(conn)),
+      apis_(apis),
+      config_(config),
+      on_closed_(std::move(on_closed)),
+      reader_(static_cast<uint32_t>(config.socket_request_max_bytes)) {}
+
+void KafkaConnection::start() {
+  std::weak_ptr<KafkaConnection> weak = shared_from_this();
+  conn_->set_handlers({
+      [weak](ByteView data) {
+        if (auto self = weak.lock()) self->on_data(data);
+      },
+      [weak](const Status& s) {
+        auto self = weak.lock();
+        if (!self || !self->conn_) return;
+        spdlog::debug("connection from {} ended: {}", self->conn_->peer_address().to_string(), s);
+        self->conn_ = nullptr;
+        self->in_flight_.clear();
+        if (self->on_closed_) self->on_closed_(self.get());
+      },
+  });
+}
+
+void KafkaConnection::close() {
+  if (!conn_) return;
+  conn_->close();
+  conn_ = nullptr;
+  in_flight_.clear();
+}
+
+void KafkaConnection::fail(const std::string& why) {
+  if (!conn_) return;
+  spdlog::warn("closing connection from {}: {}", conn_->peer_address().to_string(), why);
+  close();
+  if (on_closed_) on_closed_(this);
+}
+
+void KafkaConnection::on_data(ByteView data) {
+  reader_.feed(data);
+  while (conn_) {
+    auto frame = reader_.next();
+    if (!frame.ok()) return fail(frame.status().message());
+    if (!*frame) return;
+    if (in_flight_.size() >= static_cast<size_t>(config_.queued_max_requests)) {
+      return fail(fmt::format("more than queued.max.requests={} requests in flight",
+                              config_.queued_max_requests));
+    }
+    dispatch(std::move(**frame));
+  }
+}
+
+void KafkaConnection::dispatch(Bytes frame) {
+  auto slot = std::make_shared<Slot>();
+  in_flight_.push_back(slot);
+  std::weak_ptr<KafkaConnection> weak = shared_from_this();
+  apis_.handle(frame, [weak, slot](Result<std::optional<Bytes>> reply) {
+    auto self = weak.lock();
+    if (!self || !self->conn_) return;
+    if (!reply.ok()) return self->fail(reply.status().message());
+    slot->ready = true;
+    slot->frame = std::move(reply).value();
+    self->send_ready();
+  });
+}
+
+void KafkaConnection::send_ready() {
+  while (conn_ && !in_flight_.empty() && in_flight_.front()->ready) {
+    std::shared_ptr<Slot> slot = std::move(in_flight_.front());
+    in_flight_.pop_front();
+    if (slot->frame) conn_->send(std::move(*slot->frame));
+  }
+}
+
+}  // namespace gregor::broker

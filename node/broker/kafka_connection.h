@@ -1,0 +1,45 @@
+// KafkaConnection: one client connection. Splits the byte stream into frames (size-limited by
+// socket.request.max.bytes), hands each to KafkaApis as it arrives, and sends the responses in
+// request order, as Kafka's protocol requires (a slow request, such as a waiting fetch, holds
+// back the responses after it). More than queued.max.requests requests in flight, an oversized
+// frame, or a malformed or unserved request closes the connection; other connections go on.
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <memory>
+
+#include "net/frame_reader.h"
+#include "net/network.h"
+#include "node/broker/kafka_apis.h"
+
+namespace gregor::broker {
+
+class KafkaConnection : public std::enable_shared_from_this<KafkaConnection> {
+ public:
+  KafkaConnection(net::ConnectionPtr conn, KafkaApis& apis, const BrokerConfig& config,
+                  std::function<void(KafkaConnection*)> on_closed);
+  void start();
+  // Closes the connection; pending replies are dropped. on_closed does not run.
+  void close();
+  bool open() const { return conn_ != nullptr; }
+
+ private:
+  struct Slot {
+    bool ready = false;
+    std::optional<Bytes> frame;  // nullopt: the request gets no response
+  };
+  void on_data(ByteView data);
+  void dispatch(Bytes frame);
+  void send_ready();
+  void fail(const std::string& why);
+
+  net::ConnectionPtr conn_;
+  KafkaApis& apis_;
+  const BrokerConfig& config_;
+  std::function<void(KafkaConnection*)> on_closed_;
+  net::FrameReader reader_;
+  std::deque<std::shared_ptr<Slot>> in_flight_;  // arrival order
+};
+
+}  // namespace gregor::broker

@@ -1,0 +1,73 @@
+// LocalController: the metadata authority of a single-node cluster. It owns the MetadataImage,
+// makes every change durable in the MetadataStore before anyone sees it, and tells the
+// ReplicaManager to open or delete partitions. The controller issue replaces it with the Raft
+// quorum; its operations (create and delete topics, allocate producer ids) are the ones the
+// quorum will offer.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "base/env.h"
+#include "node/broker/broker_config.h"
+#include "node/broker/metadata_store.h"
+#include "node/broker/replica_manager.h"
+#include "node/kafka/error_code.h"
+
+namespace gregor::broker {
+
+// Producer ids are reserved in blocks, persisted before any id of the block is handed out, so a
+// restart never hands out an id twice (Kafka's ProducerIdManager does the same).
+inline constexpr int64_t kProducerIdBlockSize = 1000;
+
+struct TopicRequest {
+  std::string name;
+  int32_t num_partitions = -1;      // -1: num.partitions
+  int16_t replication_factor = -1;  // -1: default.replication.factor
+  ConfigOverrides configs;
+  bool validate_only = false;
+};
+
+struct TopicResult {
+  kafka::ErrorCode error = kafka::ErrorCode::none;
+  std::string message;
+};
+
+class LocalController {
+ public:
+  LocalController(Env& env, const BrokerConfig& config, ReplicaManager& replicas);
+  ~LocalController();
+
+  // Loads the image (or starts a new cluster), opens every hosted partition and removes orphaned
+  // partition directories.
+  void start(std::function<void(const Status&)> done);
+
+  const MetadataImage& image() const { return image_; }
+  // Records where clients reach this broker (once it listens: the port may be chosen at bind).
+  void register_broker(const std::string& host, int32_t port);
+
+  void create_topic(TopicRequest request, std::function<void(TopicResult)> done);
+  void delete_topic(const std::string& name, std::function<void(TopicResult)> done);
+  // A fresh producer id (InitProducerId for an idempotent producer).
+  void allocate_producer_id(std::function<void(Result<int64_t>)> done);
+
+ private:
+  TopicResult check(const TopicRequest& r) const;
+  void save(std::function<void(const Status&)> done);
+
+  Env& env_;
+  const BrokerConfig& config_;
+  ReplicaManager& replicas_;
+  MetadataStore store_;
+  MetadataImage image_;
+  // The next producer id to hand out; image_.next_producer_id is the end of the block reserved
+  // durably, so ids below it never repeat after a restart.
+  int64_t next_producer_id_ = 0;
+  std::set<std::string> in_progress_;  // topics being created or deleted
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace gregor::broker

@@ -1,0 +1,106 @@
+#include "node/broker/partition.h"
+
+#include "node/log/record_batch.h"
+
+namespace gregor::broker {
+
+using kafka::ErrorCode;
+
+kafka::ErrorCode error_for(const Status& status) {
+  switch (status.code()) {
+    case Errc::out_of_range:
+      return ErrorCode::offset_out_of_range;
+    case Errc::corrupt:
+      return ErrorCode::corrupt_message;
+    case Errc::io_error:
+    case Errc::no_space:
+      return ErrorCode::kafka_storage_error;
+    case Errc::limit_exceeded:
+      return ErrorCode::record_list_too_large;
+    default:
+      return ErrorCode::unknown_server_error;
+  }
+}
+
+Partition::Partition(std::string topic, int32_t index, std::unique_ptr<log::Log> log,
+                     TopicConfig config, int32_t broker_id)
+    : topic_(std::move(topic)),
+      index_(index),
+      log_(std::move(log)),
+      config_(std::move(config)),
+      broker_id_(broker_id),
+      isr_{broker_id} {}
+
+void Partition::become_leader(int32_t epoch, std::vector<int32_t> isr) {
+  leader_epoch_ = epoch;
+  isr_ = std::move(isr);
+  // One replica: everything in the log is on every ISR member.
+  log_->set_high_watermark(log_->log_end_offset());
+}
+
+void Partition::append(Bytes records, int16_t acks, std::function<void(AppendOutcome)> done) {
+  if (acks == -1 && static_cast<int32_t>(isr_.size()) < config_.min_insync_replicas) {
+    return done(AppendOutcome{
+        ErrorCode::not_enough_replicas,
+        fmt::format("ISR {} < min.insync.replicas {}", isr_.size(), config_.min_insync_replicas)});
+  }
+  size_t bytes = records.size();
+  log_->append(
+      std::move(records), leader_epoch_,
+      [this, bytes, done](Result<log::AppendInfo> info, std::optional<log::AppendError> e) {
+        AppendOutcome out;
+        out.log_start_offset = log_->log_start_offset();
+        if (e) {
+          out.error = e->code;
+          out.message = e->status.message();
+          // A duplicate sequence still reports where the batch is, as Kafka does.
+          return done(out);
+        }
+        if (!info.ok()) {
+          out.error = error_for(info.status());
+          out.message = info.status().message();
+          return done(out);
+        }
+        out.base_offset = info->first_offset;
+        out.log_append_time = info->log_append_time;
+        // The ISR is this broker alone: the batch is on all of it.
+        if (log_->high_watermark() < log_->log_end_offset()) {
+          log_->set_high_watermark(log_->log_end_offset());
+          if (on_new_data_) on_new_data_(*this, bytes);
+        }
+        done(out);
+      });
+}
+
+void Partition::read(int64_t offset, size_t max_bytes, std::function<void(FetchOutcome)> done) {
+  int64_t hw = log_->high_watermark();
+  auto outcome = [this, hw](ErrorCode error) {
+    FetchOutcome out;
+    out.error = error;
+    out.high_watermark = hw;
+    out.last_stable_offset = hw;  // no transactions: LSO = high watermark
+    out.log_start_offset = log_->log_start_offset();
+    return out;
+  };
+  if (offset < log_->log_start_offset() || offset > hw) {
+    return done(outcome(ErrorCode::offset_out_of_range));
+  }
+  if (offset == hw) return done(outcome(ErrorCode::none));
+  log_->read(offset, max_bytes, [outcome, hw, done](Result<log::ReadResult> r) {
+    if (!r.ok()) return done(outcome(error_for(r.status())));
+    FetchOutcome out = outcome(ErrorCode::none);
+    // Cut at the high watermark: batches are whole, and every batch is either below it or not.
+    log::BatchIterator it(r->batches);
+    size_t keep = 0;
+    while (auto batch = it.next()) {
+      auto h = log::parse_batch_header(*batch);
+      if (!h.ok() || h->base_offset >= hw) break;
+      keep = it.consumed();
+    }
+    out.records = std::move(r->batches);
+    out.records.resize(keep);
+    done(std::move(out));
+  });
+}
+
+}  // namespace gregor::broker

@@ -1,0 +1,151 @@
+#include "node/broker/replica_manager.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "base/guarded.h"
+#include "base/steps.h"
+#include "node/broker/metadata_store.h"
+
+namespace gregor::broker {
+
+Result<TopicConfig> topic_config_of(const BrokerConfig& config, const TopicImage& topic) {
+  ConfigOverrides overrides;
+  for (auto& [key, value] : topic.configs) overrides.emplace_back(key, value);
+  return apply_topic_configs(config, overrides);
+}
+
+ReplicaManager::ReplicaManager(Env& env, const BrokerConfig& config) : env_(env), config_(config) {}
+
+ReplicaManager::~ReplicaManager() {
+  *alive_ = false;
+}
+
+Partition* ReplicaManager::partition(const std::string& topic, int32_t index) {
+  auto it = partitions_.find({topic, index});
+  return it == partitions_.end() ? nullptr : it->second.get();
+}
+
+void ReplicaManager::open_topic(const TopicImage& topic, std::function<void(const Status&)> done) {
+  auto config = topic_config_of(config_, topic);
+  if (!config.ok()) {
+    return done(
+        errorf(Errc::invalid_argument, "topic {}: {}", topic.name, config.status().message()));
+  }
+  std::vector<Step> steps;
+  for (const PartitionImage& p : topic.partitions) {
+    bool hosted =
+        std::find(p.replicas.begin(), p.replicas.end(), config_.node_id) != p.replicas.end();
+    if (!hosted || partition(topic.name, p.partition)) continue;
+    steps.push_back(
+        [this, topic, p, c = *config](Next next) { open_partition(topic, p, c, next); });
+  }
+  run_steps(std::move(steps), std::move(done));
+}
+
+void ReplicaManager::open_partition(const TopicImage& topic, const PartitionImage& p,
+                                    const TopicConfig& config,
+                                    std::function<void(const Status&)> done) {
+  std::string dir = config_.log_dir + "/" + partition_dir_name(topic.name, p.partition);
+  log::Log::load(
+      env_, dir, config.log,
+      guarded(alive_, [this, topic, p, config, done](Result<std::unique_ptr<log::Log>> log) {
+        if (!log.ok()) return done(log.status());
+        auto part = std::make_unique<Partition>(topic.name, p.partition, std::move(log).value(),
+                                                config, config_.node_id);
+        if (p.leader == config_.node_id) part->become_leader(p.leader_epoch, p.isr);
+        part->set_on_new_data([this](Partition& changed, size_t bytes) {
+          if (on_new_data_) on_new_data_(changed, bytes);
+        });
+        partitions_[{topic.name, p.partition}] = std::move(part);
+        done(Status::Ok());
+      }));
+}
+
+void ReplicaManager::delete_topic(const std::string& name,
+                                  std::function<void(const Status&)> done) {
+  std::vector<Step> steps;
+  for (auto it = partitions_.lower_bound({name, 0});
+       it != partitions_.end() && it->first.first == name; ++it) {
+    std::shared_ptr<Partition> part(it->second.release());
+    std::string dir = part->log().dir();
+    // The completion holds the partition: its log must live until close() is done.
+    steps.push_back(
+        [part](Next next) { part->log().close([part, next](const Status& s) { next(s); }); });
+    steps.push_back([this, dir](Next next) { remove_dir(dir, next); });
+  }
+  std::erase_if(partitions_, [&](auto& entry) { return entry.first.first == name; });
+  steps.push_back([this](Next next) { env_.disk.fsync_dir(config_.log_dir, next); });
+  run_steps(std::move(steps), std::move(done));
+}
+
+// Removes a partition directory and every file in it (partition directories hold no subdirs).
+void ReplicaManager::remove_dir(const std::string& path, std::function<void(const Status&)> done) {
+  env_.disk.list(path, guarded(alive_, [this, path, done](Result<std::vector<std::string>> names) {
+                   if (!names.ok()) return done(names.status());
+                   std::vector<Step> steps;
+                   for (const std::string& name : *names) {
+                     steps.push_back([this, file = path + "/" + name](Next next) {
+                       env_.disk.remove(file, next);
+                     });
+                   }
+                   steps.push_back([this, path](Next next) { env_.disk.remove(path, next); });
+                   run_steps(std::move(steps), done);
+                 }));
+}
+
+namespace {
+// "<legal topic>-<digits>": the shape of a partition directory name.
+std::optional<std::pair<std::string, int32_t>> parse_partition_dir(const std::string& name) {
+  size_t dash = name.rfind('-');
+  if (dash == std::string::npos || dash == 0 || dash + 1 == name.size()) return std::nullopt;
+  std::string topic = name.substr(0, dash);
+  std::string digits = name.substr(dash + 1);
+  if (digits.size() > 9 || invalid_topic_name(topic)) return std::nullopt;
+  int32_t index = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+    index = index * 10 + (c - '0');
+  }
+  return std::make_pair(topic, index);
+}
+}  // namespace
+
+void ReplicaManager::remove_orphans(const MetadataImage& image,
+                                    std::function<void(const Status&)> done) {
+  env_.disk.list(
+      config_.log_dir, guarded(alive_, [this, image, done](auto names) {
+        if (!names.ok()) return done(names.status());
+        std::vector<Step> steps;
+        for (const std::string& name : *names) {
+          if (name.starts_with(kMetadataFileName)) continue;
+          auto parsed = parse_partition_dir(name);
+          if (!parsed) {
+            spdlog::warn("{}/{}: not a partition directory; left alone", config_.log_dir, name);
+            continue;
+          }
+          const TopicImage* t = image.topic(parsed->first);
+          if (t && parsed->second < static_cast<int32_t>(t->partitions.size())) continue;
+          std::string path = config_.log_dir + "/" + name;
+          spdlog::info("{}: partition of no topic (a deletion was interrupted); removing", path);
+          steps.push_back([this, path](Next next) { remove_dir(path, next); });
+        }
+        run_steps(std::move(steps), done);
+      }));
+}
+
+void ReplicaManager::close_all(std::function<void(const Status&)> done) {
+  std::vector<Step> steps;
+  for (auto& [key, part] : partitions_) {
+    Partition* p = part.get();
+    steps.push_back([p](Next next) {
+      p->log().close([p, next](const Status& s) {
+        if (!s.ok()) spdlog::error("closing {}: {}", p->log().dir(), s);
+        next(Status::Ok());  // close the others regardless
+      });
+    });
+  }
+  run_steps(std::move(steps), std::move(done));
+}
+
+}  // namespace gregor::broker

@@ -1,0 +1,60 @@
+// ReplicaManager: the partitions this broker hosts. It opens (or creates) their logs as the
+// metadata image says, closes and deletes them when their topic goes, and closes everything on
+// shutdown. Partition directories are "<log dir>/<topic>-<partition>" as in Kafka.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <utility>
+
+#include "base/env.h"
+#include "node/broker/broker_config.h"
+#include "node/broker/metadata_image.h"
+#include "node/broker/partition.h"
+
+namespace gregor::broker {
+
+class ReplicaManager {
+ public:
+  ReplicaManager(Env& env, const BrokerConfig& config);
+  ~ReplicaManager();
+
+  // Opens every partition of `topic` hosted here (creating empty logs for new ones) with the
+  // topic's effective config. Errc::invalid_argument when the stored overrides no longer parse.
+  void open_topic(const TopicImage& topic, std::function<void(const Status&)> done);
+  // Closes the topic's partitions and deletes their directories.
+  void delete_topic(const std::string& name, std::function<void(const Status&)> done);
+  // Deletes partition directories of the log dir that no topic of `image` owns (a crash in the
+  // middle of a topic deletion leaves some). Other unknown entries are left alone, with a warning.
+  void remove_orphans(const MetadataImage& image, std::function<void(const Status&)> done);
+  // Flushes and closes every log (clean shutdown).
+  void close_all(std::function<void(const Status&)> done);
+
+  Partition* partition(const std::string& topic, int32_t index);
+  // Runs after any partition's high watermark advanced (delayed fetches wait on this).
+  void set_on_new_data(std::function<void(Partition&, size_t bytes)> f) {
+    on_new_data_ = std::move(f);
+  }
+  const std::map<std::pair<std::string, int32_t>, std::unique_ptr<Partition>>& partitions() const {
+    return partitions_;
+  }
+
+ private:
+  void open_partition(const TopicImage& topic, const PartitionImage& p, const TopicConfig& config,
+                      std::function<void(const Status&)> done);
+  void remove_dir(const std::string& path, std::function<void(const Status&)> done);
+
+  Env& env_;
+  const BrokerConfig& config_;
+  std::map<std::pair<std::string, int32_t>, std::unique_ptr<Partition>> partitions_;
+  std::function<void(Partition&, size_t bytes)> on_new_data_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+// The effective config of a topic: the broker's log defaults with the topic's overrides.
+Result<TopicConfig> topic_config_of(const BrokerConfig& config, const TopicImage& topic);
+
+}  // namespace gregor::broker

@@ -1,0 +1,231 @@
+// The APIs Gregor's broker serves: the api table (name, served versions, first flexible
+// version), request and response headers, whole frames, and type-level dispatch from an ApiKey
+// to its message types. Include this header for the whole protocol layer.
+//
+// A broker's path for one frame (after the 4-byte size prefix is stripped):
+//
+//   Reader r(frame);
+//   Result<RequestHeader> h = decode_request_header(r);        // corrupt -> close
+//   if (!is_supported(h->api_key, h->api_version)) ...          // ApiVersions: v0 error answer
+//   visit_api(h->api_key, [&](auto api) {
+//     using Api = decltype(api);
+//     Result<typename Api::Request> req = decode<typename Api::Request>(r, h->api_version);
+//     typename Api::Response resp = handle(*req);
+//     return encode_response_frame(Api::key, h->api_version, h->correlation_id, resp);
+//   });
+#pragma once
+
+#include <array>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "node/kafka/error_code.h"
+#include "node/kafka/messages.h"
+
+namespace gregor::kafka {
+
+struct ApiInfo {
+  ApiKey key;
+  std::string_view name;  // Kafka's name: "Produce", "ApiVersions", ...
+  int16_t min_version;    // the versions the broker serves (inclusive)
+  int16_t max_version;
+  int16_t flexible_min;  // Kafka's first flexible version (may be above max_version)
+};
+
+// Sorted by key. Served ranges are what common clients negotiate; all but ApiVersions v3 are
+// non-flexible versions.
+inline constexpr std::array<ApiInfo, 18> kApis = {{
+    {ApiKey::Produce, "Produce", 3, 7, ProduceRequest::flexible_min},
+    {ApiKey::Fetch, "Fetch", 4, 11, FetchRequest::flexible_min},
+    {ApiKey::ListOffsets, "ListOffsets", 0, 3, ListOffsetsRequest::flexible_min},
+    {ApiKey::Metadata, "Metadata", 0, 6, MetadataRequest::flexible_min},
+    {ApiKey::OffsetCommit, "OffsetCommit", 0, 7, OffsetCommitRequest::flexible_min},
+    {ApiKey::OffsetFetch, "OffsetFetch", 1, 5, OffsetFetchRequest::flexible_min},
+    {ApiKey::FindCoordinator, "FindCoordinator", 0, 2, FindCoordinatorRequest::flexible_min},
+    {ApiKey::JoinGroup, "JoinGroup", 0, 5, JoinGroupRequest::flexible_min},
+    {ApiKey::Heartbeat, "Heartbeat", 0, 3, HeartbeatRequest::flexible_min},
+    {ApiKey::LeaveGroup, "LeaveGroup", 0, 3, LeaveGroupRequest::flexible_min},
+    {ApiKey::SyncGroup, "SyncGroup", 0, 3, SyncGroupRequest::flexible_min},
+    {ApiKey::DescribeGroups, "DescribeGroups", 0, 2, DescribeGroupsRequest::flexible_min},
+    {ApiKey::ListGroups, "ListGroups", 0, 2, ListGroupsRequest::flexible_min},
+    {ApiKey::ApiVersions, "ApiVersions", 0, 3, ApiVersionsRequest::flexible_min},
+    {ApiKey::CreateTopics, "CreateTopics", 0, 4, CreateTopicsRequest::flexible_min},
+    {ApiKey::DeleteTopics, "DeleteTopics", 0, 1, DeleteTopicsRequest::flexible_min},
+    {ApiKey::InitProducerId, "InitProducerId", 0, 1, InitProducerIdRequest::flexible_min},
+    {ApiKey::DescribeConfigs, "DescribeConfigs", 0, 1, DescribeConfigsRequest::flexible_min},
+}};
+
+// The table entry of a key, or nullptr for a key Gregor does not know.
+const ApiInfo* find_api(ApiKey key);
+// Kafka's name of the api, or "Unknown(<n>)".
+std::string api_name(ApiKey key);
+// Whether the broker serves `version` of `key`.
+bool is_supported(ApiKey key, int16_t version);
+
+// The body of an ApiVersions response listing kApis. The broker answers an unsupported
+// ApiVersions version with this and error_code = unsupported_version, encoded as v0.
+ApiVersionsResponse api_versions_response(ErrorCode error = ErrorCode::none);
+
+// --- Headers ---------------------------------------------------------------------------------
+
+struct RequestHeader {
+  ApiKey api_key = ApiKey::ApiVersions;
+  int16_t api_version = 0;
+  int32_t correlation_id = 0;
+  std::optional<std::string> client_id;  // a non-compact nullable string in every version
+  bool operator==(const RequestHeader&) const = default;
+};
+
+struct ResponseHeader {
+  int32_t correlation_id = 0;
+  bool operator==(const ResponseHeader&) const = default;
+};
+
+// Request header v1 (key, version, correlation id, client id) before the api's first flexible
+// version, v2 (v1 + tagged fields) from it. An unknown key yields 1.
+int16_t request_header_version(ApiKey key, int16_t version);
+// Response header v0 (correlation id) before the first flexible version, v1 (+ tagged fields)
+// from it; ApiVersions responses always use v0.
+int16_t response_header_version(ApiKey key, int16_t version);
+
+// Reads key and version first, then the rest of the header in the version they imply; unknown
+// tagged fields are skipped. For a key outside kApis the header version cannot be known: the
+// result carries key, version and correlation id with client_id unset, and r stops after the
+// correlation id (the body cannot be decoded anyway). Errc::corrupt on a short or malformed
+// header.
+Result<RequestHeader> decode_request_header(Reader& r);
+// Writes the header in request_header_version(api_key, api_version). Errc::invalid_argument for a
+// client id over 32767 bytes.
+Status encode_request_header(const RequestHeader& header, Writer& w);
+
+// header_version is 0 or 1 (response_header_version()).
+void encode_response_header(int32_t correlation_id, int16_t header_version, Writer& w);
+Result<ResponseHeader> decode_response_header(Reader& r, int16_t header_version);
+
+// --- Frames: int32 size, header, body ---------------------------------------------------------
+
+namespace detail {
+// Writes the size prefix of a frame that starts at `start`; Errc::limit_exceeded past int32.
+Status finish_frame(Bytes& frame, size_t start);
+}  // namespace detail
+
+// A whole response frame. Errc::invalid_argument when Resp is not `api`'s response; otherwise
+// the errors of encode().
+template <Message Resp>
+Result<Bytes> encode_response_frame(ApiKey api, int16_t version, int32_t correlation_id,
+                                    const Resp& resp) {
+  if (api != Resp::api_key)
+    return errorf(Errc::invalid_argument, "{} is not a response of {}", Resp::message_name,
+                  api_name(api));
+  Bytes frame;
+  Writer w(frame);
+  w.be<int32_t>(0);
+  encode_response_header(correlation_id, response_header_version(api, version), w);
+  GREGOR_RETURN_IF_ERROR(encode(resp, version, w));
+  GREGOR_RETURN_IF_ERROR(detail::finish_frame(frame, 0));
+  return frame;
+}
+
+// A whole request frame (for clients). Errc::invalid_argument when Req is not the header's api's
+// request; otherwise the errors of encode_request_header() and encode().
+template <Message Req>
+Result<Bytes> encode_request_frame(const RequestHeader& header, const Req& req) {
+  if (header.api_key != Req::api_key)
+    return errorf(Errc::invalid_argument, "{} is not a request of {}", Req::message_name,
+                  api_name(header.api_key));
+  Bytes frame;
+  Writer w(frame);
+  w.be<int32_t>(0);
+  GREGOR_RETURN_IF_ERROR(encode_request_header(header, w));
+  GREGOR_RETURN_IF_ERROR(encode(req, header.api_version, w));
+  GREGOR_RETURN_IF_ERROR(detail::finish_frame(frame, 0));
+  return frame;
+}
+
+// --- Type-level dispatch ------------------------------------------------------------------------
+
+// ApiTraits<K>: the message types of api K.
+template <ApiKey K>
+struct ApiTraits;
+
+#define GREGOR_KAFKA_API_TRAITS(K, Req, Resp)                   \
+  template <>                                                   \
+  struct ApiTraits<ApiKey::K> {                                 \
+    static constexpr ApiKey key = ApiKey::K;                    \
+    using Request = Req;                                        \
+    using Response = Resp;                                      \
+    static_assert(Req::api_key == key && Resp::api_key == key); \
+    static_assert(Req::flexible_min == Resp::flexible_min);     \
+  }
+GREGOR_KAFKA_API_TRAITS(Produce, ProduceRequest, ProduceResponse);
+GREGOR_KAFKA_API_TRAITS(Fetch, FetchRequest, FetchResponse);
+GREGOR_KAFKA_API_TRAITS(ListOffsets, ListOffsetsRequest, ListOffsetsResponse);
+GREGOR_KAFKA_API_TRAITS(Metadata, MetadataRequest, MetadataResponse);
+GREGOR_KAFKA_API_TRAITS(OffsetCommit, OffsetCommitRequest, OffsetCommitResponse);
+GREGOR_KAFKA_API_TRAITS(OffsetFetch, OffsetFetchRequest, OffsetFetchResponse);
+GREGOR_KAFKA_API_TRAITS(FindCoordinator, FindCoordinatorRequest, FindCoordinatorResponse);
+GREGOR_KAFKA_API_TRAITS(JoinGroup, JoinGroupRequest, JoinGroupResponse);
+GREGOR_KAFKA_API_TRAITS(Heartbeat, HeartbeatRequest, HeartbeatResponse);
+GREGOR_KAFKA_API_TRAITS(LeaveGroup, LeaveGroupRequest, LeaveGroupResponse);
+GREGOR_KAFKA_API_TRAITS(SyncGroup, SyncGroupRequest, SyncGroupResponse);
+GREGOR_KAFKA_API_TRAITS(DescribeGroups, DescribeGroupsRequest, DescribeGroupsResponse);
+GREGOR_KAFKA_API_TRAITS(ListGroups, ListGroupsRequest, ListGroupsResponse);
+GREGOR_KAFKA_API_TRAITS(ApiVersions, ApiVersionsRequest, ApiVersionsResponse);
+GREGOR_KAFKA_API_TRAITS(CreateTopics, CreateTopicsRequest, CreateTopicsResponse);
+GREGOR_KAFKA_API_TRAITS(DeleteTopics, DeleteTopicsRequest, DeleteTopicsResponse);
+GREGOR_KAFKA_API_TRAITS(InitProducerId, InitProducerIdRequest, InitProducerIdResponse);
+GREGOR_KAFKA_API_TRAITS(DescribeConfigs, DescribeConfigsRequest, DescribeConfigsResponse);
+#undef GREGOR_KAFKA_API_TRAITS
+
+// Calls f(ApiTraits<key>{}) and returns its result; every instantiation must return the same
+// type. `key` must be in kApis (check find_api or is_supported first): an unknown key is a caller
+// bug and asserts.
+template <typename F>
+constexpr decltype(auto) visit_api(ApiKey key, F&& f) {
+  switch (key) {
+#define GREGOR_KAFKA_VISIT(K) \
+  case ApiKey::K:             \
+    return f(ApiTraits<ApiKey::K>{})
+    GREGOR_KAFKA_VISIT(Produce);
+    GREGOR_KAFKA_VISIT(Fetch);
+    GREGOR_KAFKA_VISIT(ListOffsets);
+    GREGOR_KAFKA_VISIT(Metadata);
+    GREGOR_KAFKA_VISIT(OffsetCommit);
+    GREGOR_KAFKA_VISIT(OffsetFetch);
+    GREGOR_KAFKA_VISIT(FindCoordinator);
+    GREGOR_KAFKA_VISIT(JoinGroup);
+    GREGOR_KAFKA_VISIT(Heartbeat);
+    GREGOR_KAFKA_VISIT(LeaveGroup);
+    GREGOR_KAFKA_VISIT(SyncGroup);
+    GREGOR_KAFKA_VISIT(DescribeGroups);
+    GREGOR_KAFKA_VISIT(ListGroups);
+    GREGOR_KAFKA_VISIT(ApiVersions);
+    GREGOR_KAFKA_VISIT(CreateTopics);
+    GREGOR_KAFKA_VISIT(DeleteTopics);
+    GREGOR_KAFKA_VISIT(InitProducerId);
+    GREGOR_KAFKA_VISIT(DescribeConfigs);
+#undef GREGOR_KAFKA_VISIT
+  }
+  GREGOR_UNREACHABLE("visit_api: unknown api key {}", static_cast<int16_t>(key));
+}
+
+namespace detail {
+// The served range of every api lies within the versions its messages describe.
+consteval bool served_versions_known() {
+  for (const ApiInfo& api : kApis) {
+    bool ok = visit_api(api.key, [&](auto traits) {
+      using T = decltype(traits);
+      return api.min_version >= 0 && api.max_version <= T::Request::max_version &&
+             api.max_version <= T::Response::max_version &&
+             api.flexible_min == T::Response::flexible_min;
+    });
+    if (!ok) return false;
+  }
+  return true;
+}
+static_assert(served_versions_known());
+}  // namespace detail
+
+}  // namespace gregor::kafka
