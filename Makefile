@@ -1,7 +1,7 @@
 # The two commands of the README. Each installs what is missing, configures, builds, then runs.
 #   make demo   the main job: a simulated cluster under faults, with its report
 #   make test   every test (ASan + UBSan build) through ctest, ending with ctest's summary
-# Other targets: build (release tree only), bench, format, clean.
+# Other targets: build (release tree only), bench, fuzz (libFuzzer, clang), format, clean.
 
 GENERATOR := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 JOBS ?= $(shell nproc)
@@ -9,7 +9,7 @@ BUILD ?= build
 SAN_BUILD ?= build-san
 DEMO_OUT ?= $(BUILD)/runs/demo
 
-.PHONY: setup build demo test bench format clean
+.PHONY: setup build demo test bench fuzz format clean
 
 setup:
 	@scripts/setup
@@ -36,6 +36,18 @@ test: setup $(SAN_BUILD)/$(if $(GENERATOR),build.ninja,Makefile)
 
 bench: build
 	$(BUILD)/bench/gregor_bench
+
+# The libFuzzer targets (fuzz/README.md): clang in its own tree, FUZZ_RUNS executions each.
+FUZZ_RUNS ?= 1000000
+fuzz: setup
+	@command -v clang++ >/dev/null && dpkg-query -W libclang-rt-14-dev >/dev/null 2>&1 || \
+	  $$( [ $$(id -u) -eq 0 ] || echo sudo ) apt-get install -y -qq --no-install-recommends clang libclang-rt-14-dev
+	@CC=clang CXX=clang++ cmake -S . -B build-fuzz $(GENERATOR) -DCMAKE_BUILD_TYPE=Debug \
+	  -DCMAKE_CXX_FLAGS=-O1 -DGREGOR_FUZZ=ON >/dev/null
+	@cmake --build build-fuzz -j $(JOBS) --target request_decoder_fuzz record_batch_fuzz seed_corpus
+	build-fuzz/fuzz/seed_corpus build-fuzz/corpus
+	build-fuzz/fuzz/request_decoder_fuzz -runs=$(FUZZ_RUNS) -max_len=4096 build-fuzz/corpus/request_decoder
+	build-fuzz/fuzz/record_batch_fuzz -runs=$(FUZZ_RUNS) -max_len=4096 build-fuzz/corpus/record_batch
 
 format:
 	@git ls-files '*.h' '*.cc' | xargs clang-format -i

@@ -144,8 +144,10 @@ void KafkaApis::metadata_response(const k::RequestHeader&, const k::MetadataRequ
     t.name = name;
     const TopicImage* topic = image.topic(name);
     if (!topic) {
-      t.error_code = code(invalid_topic_name(name) ? ErrorCode::invalid_topic_exception
-                                                   : ErrorCode::unknown_topic_or_partition);
+      // A topic another request is creating: not there yet, so retry (Kafka's answer).
+      t.error_code = code(invalid_topic_name(name)        ? ErrorCode::invalid_topic_exception
+                          : controller_.in_progress(name) ? ErrorCode::leader_not_available
+                                                          : ErrorCode::unknown_topic_or_partition);
       return t;
     }
     for (const PartitionImage& p : topic->partitions) {

@@ -78,6 +78,9 @@ void KafkaConnection::send_ready() {
     in_flight_.pop_front();
     if (slot->frame) conn_->send(std::move(*slot->frame));
   }
+  if (conn_ && conn_->send_queue_bytes() > kSendQueueBytesMax) {
+    fail(fmt::format("{} bytes of responses unread", conn_->send_queue_bytes()));
+  }
 }
 
 }  // namespace gregor::broker

@@ -15,6 +15,10 @@
 
 namespace gregor::broker {
 
+// Responses queued for a client that does not read them: past this the connection is closed
+// (Kafka stops reading such a connection instead; the seam has no way to stop reading).
+inline constexpr size_t kSendQueueBytesMax = size_t{256} << 20;
+
 class KafkaConnection : public std::enable_shared_from_this<KafkaConnection> {
  public:
   KafkaConnection(net::ConnectionPtr conn, KafkaApis& apis, const BrokerConfig& config,

@@ -46,6 +46,8 @@ class LocalController {
   void start(std::function<void(const Status&)> done);
 
   const MetadataImage& image() const { return image_; }
+  // Whether a topic of that name is being created or deleted right now.
+  bool in_progress(const std::string& topic) const { return in_progress_.contains(topic); }
   // Records where clients reach this broker (once it listens: the port may be chosen at bind).
   void register_broker(const std::string& host, int32_t port);
 
