@@ -30,6 +30,7 @@ void Broker::start(std::function<void(const Status&)> done) {
                          listener.status().message()));
     }
     listener_ = std::move(listener).value();
+    replicas_.start_maintenance();
     // Advertise the configured endpoint; a port of 0 means the one bound.
     const Listener& adv = config_.advertised_listener;
     controller_.register_broker(adv.host, adv.port != 0 ? adv.port : listener_->address().port);

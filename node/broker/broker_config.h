@@ -78,6 +78,10 @@ struct BrokerConfig {
   Duration log_flush_interval_ms = Duration::max();  // log.flush.interval.ms; max(): never
   log::TimestampType log_message_timestamp_type = log::TimestampType::create_time;
   Duration log_cleaner_delete_retention_ms = milliseconds(86400000);
+  // How often retention (log.retention.check.interval.ms) and compaction (log.cleaner.backoff.ms,
+  // Kafka's pause between cleaner passes) run over the hosted partitions.
+  Duration log_retention_check_interval_ms = milliseconds(300000);
+  Duration log_cleaner_backoff_ms = milliseconds(15000);
   int32_t min_insync_replicas = 1;          // min.insync.replicas
   int32_t log_index_interval_bytes = 4096;  // log.index.interval.bytes
 

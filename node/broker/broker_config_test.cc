@@ -96,7 +96,7 @@ TEST(BrokerConfig, DescribeListsEveryKeySorted) {
   for (auto& [k, v] : rows) names.push_back(k);
   EXPECT_TRUE(std::is_sorted(names.begin(), names.end()));
   EXPECT_EQ(names, broker_config_keys());
-  EXPECT_EQ(names.size(), 35u);
+  EXPECT_EQ(names.size(), 37u);
 }
 
 // Every key set to a value other than its default, in the quoted flat form.
@@ -122,6 +122,8 @@ constexpr std::string_view kEveryKeyFlat = R"("node.id" = 7
 "log.flush.interval.ms" = 1000
 "log.message.timestamp.type" = "LogAppendTime"
 "log.cleaner.delete.retention.ms" = 1000
+"log.retention.check.interval.ms" = 5000
+"log.cleaner.backoff.ms" = 2000
 "min.insync.replicas" = 2
 "log.index.interval.bytes" = 512
 "group.initial.rebalance.delay.ms" = 0
@@ -155,6 +157,8 @@ void expect_every_key(const BrokerConfig& c) {
   EXPECT_EQ(c.log_flush_interval_ms, seconds(1));
   EXPECT_EQ(c.log_message_timestamp_type, log::TimestampType::log_append_time);
   EXPECT_EQ(c.log_cleaner_delete_retention_ms, seconds(1));
+  EXPECT_EQ(c.log_retention_check_interval_ms, seconds(5));
+  EXPECT_EQ(c.log_cleaner_backoff_ms, seconds(2));
   EXPECT_EQ(c.min_insync_replicas, 2);
   EXPECT_EQ(c.log_index_interval_bytes, 512);
   EXPECT_EQ(c.group_initial_rebalance_delay_ms, Duration::zero());

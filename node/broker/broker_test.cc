@@ -339,3 +339,42 @@ TEST(BrokerCrashTest, FlushEveryAppendKeepsAcknowledgedDataThroughPowerLoss) {
 
 }  // namespace
 }  // namespace gregor::broker
+
+namespace gregor::broker {
+namespace {
+
+// The broker runs retention and compaction on its own, on their intervals.
+TEST(BrokerMaintenanceTest, RetentionAndCompactionRunOnTheirOwn) {
+  BrokerHarness h(
+      "\"log.retention.check.interval.ms\" = 1000\n\"log.cleaner.backoff.ms\" = 1000\n");
+  ASSERT_TRUE(h.start().ok());
+  auto make = [&](const std::string& name, std::vector<std::pair<std::string, std::string>> c) {
+    auto r = h.call(4, create(name, 1, c));
+    ASSERT_TRUE(r.ok());
+    ASSERT_EQ(r->topics[0].error_code, 0) << r->topics[0].error_message.value_or("");
+  };
+  make("old", {{"retention.ms", "60000"}, {"segment.bytes", "1024"}});
+  make("keys", {{"cleanup.policy", "compact"}, {"segment.bytes", "1024"}});
+  for (int i = 0; i < 30; ++i) {
+    // Records stamped in 1970: far past retention.ms by the simulated wall clock.
+    ASSERT_EQ(
+        h.call(7, produce("old", 0, batch(i, 3)))->responses[0].partition_responses[0].error_code,
+        0);
+    ASSERT_EQ(
+        h.call(7, produce("keys", 0, batch(i, 3)))->responses[0].partition_responses[0].error_code,
+        0);
+  }
+  h.run_for(seconds(3));
+  k::ListOffsetsRequest earliest;
+  earliest.replica_id = -1;
+  earliest.topics.push_back({"old", {{0, -2, 1}}});
+  EXPECT_GT(h.call(1, earliest)->topics[0].partitions[0].offset, 0) << "retention deleted";
+  auto f = h.call(11, fetch("keys", 0, 0));
+  ASSERT_TRUE(f.ok());
+  size_t kept = values(f->responses[0].partitions[0].records).size();
+  EXPECT_LT(kept, 90u) << "compaction removed superseded keys";
+  EXPECT_GT(kept, 0u);
+}
+
+}  // namespace
+}  // namespace gregor::broker

@@ -75,6 +75,12 @@ void ReplicaManager::delete_topic(const std::string& name,
     steps.push_back([this, dir](Next next) { remove_dir(dir, next); });
   }
   std::erase_if(partitions_, [&](auto& entry) { return entry.first.first == name; });
+  // A maintenance pass waiting on one of these partitions moves on without it.
+  std::vector<std::function<void()>> abandoned;
+  for (auto& [key, finish] : in_pass_) {
+    if (key.first == name) abandoned.push_back(finish);
+  }
+  for (auto& finish : abandoned) finish();
   steps.push_back([this](Next next) { env_.disk.fsync_dir(config_.log_dir, next); });
   run_steps(std::move(steps), std::move(done));
 }
@@ -134,7 +140,65 @@ void ReplicaManager::remove_orphans(const MetadataImage& image,
       }));
 }
 
+void ReplicaManager::start_maintenance() {
+  maintaining_ = true;
+  schedule_pass(Pass::retention);
+  schedule_pass(Pass::compaction);
+}
+
+void ReplicaManager::schedule_pass(Pass pass) {
+  if (!maintaining_) return;
+  bool retention = pass == Pass::retention;
+  Duration every =
+      retention ? config_.log_retention_check_interval_ms : config_.log_cleaner_backoff_ms;
+  TimerId& timer = retention ? retention_timer_ : cleaner_timer_;
+  timer = env_.clock.schedule(every, guarded(alive_, [this, pass] { run_pass(pass); }));
+}
+
+// Visits the partitions by name (a partition deleted meanwhile is skipped); failures are logged
+// and the pass goes on, so one bad partition cannot stop the others' retention.
+void ReplicaManager::run_pass(Pass pass) {
+  std::vector<Step> steps;
+  for (auto& [key, part] : partitions_) {
+    bool wanted = pass == Pass::retention ? part->config().log.cleanup_delete
+                                          : part->config().log.cleanup_compact;
+    if (!wanted) continue;
+    steps.push_back([this, key, pass](Next next) {
+      Partition* p = partition(key.first, key.second);
+      if (!p) return next(Status::Ok());
+      // Finishes this partition's step once: when its operation completes, or when its topic is
+      // deleted meanwhile (its log is then closed and the completion never comes).
+      auto once = std::make_shared<bool>(false);
+      auto finish = [this, key, once, next] {
+        if (*once) return;
+        *once = true;
+        in_pass_.erase(key);
+        next(Status::Ok());
+      };
+      in_pass_[key] = finish;
+      std::string dir = p->log().dir();
+      auto logged = [dir, pass, finish](const Status& s) {
+        if (!s.ok() && s.code() != Errc::cancelled) {
+          spdlog::warn("{} of {}: {}", pass == Pass::retention ? "retention" : "compaction", dir,
+                       s);
+        }
+        finish();
+      };
+      if (pass == Pass::retention) {
+        p->log().enforce_retention(logged);
+      } else {
+        p->log().compact(logged);
+      }
+    });
+  }
+  run_steps(std::move(steps),
+            guarded(alive_, [this, pass](const Status&) { schedule_pass(pass); }));
+}
+
 void ReplicaManager::close_all(std::function<void(const Status&)> done) {
+  maintaining_ = false;
+  env_.clock.cancel(retention_timer_);
+  env_.clock.cancel(cleaner_timer_);
   std::vector<Step> steps;
   for (auto& [key, part] : partitions_) {
     Partition* p = part.get();

@@ -30,8 +30,12 @@ class ReplicaManager {
   // Deletes partition directories of the log dir that no topic of `image` owns (a crash in the
   // middle of a topic deletion leaves some). Other unknown entries are left alone, with a warning.
   void remove_orphans(const MetadataImage& image, std::function<void(const Status&)> done);
-  // Flushes and closes every log (clean shutdown).
+  // Flushes and closes every log (clean shutdown). Stops maintenance.
   void close_all(std::function<void(const Status&)> done);
+  // Starts the periodic passes: retention (delete policy) every log.retention.check.interval.ms,
+  // compaction (compact policy) every log.cleaner.backoff.ms. One pass of each kind at a time;
+  // a pass visits the partitions one after another.
+  void start_maintenance();
 
   Partition* partition(const std::string& topic, int32_t index);
   // Runs after any partition's high watermark advanced (delayed fetches wait on this).
@@ -46,11 +50,19 @@ class ReplicaManager {
   void open_partition(const TopicImage& topic, const PartitionImage& p, const TopicConfig& config,
                       std::function<void(const Status&)> done);
   void remove_dir(const std::string& path, std::function<void(const Status&)> done);
+  enum class Pass { retention, compaction };
+  void schedule_pass(Pass pass);
+  void run_pass(Pass pass);
 
   Env& env_;
   const BrokerConfig& config_;
   std::map<std::pair<std::string, int32_t>, std::unique_ptr<Partition>> partitions_;
   std::function<void(Partition&, size_t bytes)> on_new_data_;
+  bool maintaining_ = false;
+  TimerId retention_timer_ = kNoTimer;
+  TimerId cleaner_timer_ = kNoTimer;
+  // Partitions a maintenance pass is waiting on, with the function that moves the pass on.
+  std::map<std::pair<std::string, int32_t>, std::function<void()>> in_pass_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
