@@ -378,3 +378,33 @@ TEST(BrokerMaintenanceTest, RetentionAndCompactionRunOnTheirOwn) {
 
 }  // namespace
 }  // namespace gregor::broker
+
+namespace gregor::broker {
+namespace {
+
+// Topic configs reach the log: max.message.bytes refuses a larger batch, LogAppendTime stamps the
+// broker's time into the batch and the produce response.
+TEST(BrokerTopicConfigTest, MaxMessageBytesAndLogAppendTimeApply) {
+  BrokerHarness h;
+  ASSERT_TRUE(h.start().ok());
+  auto made = h.call(4, create("small", 1, {{"max.message.bytes", "100"}}));
+  ASSERT_EQ(made->topics[0].error_code, 0);
+  auto big = h.call(7, produce("small", 0, batch(1, 20)));
+  EXPECT_EQ(big->responses[0].partition_responses[0].error_code,
+            code(ErrorCode::message_too_large));
+  ASSERT_EQ(h.call(4, create("stamped", 1, {{"message.timestamp.type", "LogAppendTime"}}))
+                ->topics[0]
+                .error_code,
+            0);
+  auto stamped = h.call(7, produce("stamped", 0, batch(2, 2)));
+  int64_t at = stamped->responses[0].partition_responses[0].log_append_time_ms;
+  EXPECT_GT(at, 1'000'000'000'000) << "the broker's wall clock, not the producer's 1000";
+  auto f = h.call(11, fetch("stamped", 0, 0));
+  log::BatchIterator it(*f->responses[0].partitions[0].records);
+  auto b = it.next();
+  ASSERT_TRUE(b.has_value());
+  EXPECT_EQ(log::parse_batch_header(*b)->max_timestamp, at);
+}
+
+}  // namespace
+}  // namespace gregor::broker
