@@ -5,6 +5,7 @@
 
 #include "base/log.h"
 #include "cli/bench_command.h"
+#include "cli/client_commands.h"
 #include "cli/demo_command.h"
 #include "cli/dump_log_command.h"
 #include "cli/serve_command.h"
@@ -23,6 +24,7 @@ int main(int argc, char** argv) {
   gregor::cli::add_dump_log_command(app, &exit_code);
   gregor::cli::add_bench_command(app, &exit_code);
   gregor::cli::add_serve_command(app, &exit_code);
+  gregor::cli::add_client_commands(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Proves `gregor topics`, `gregor produce` and `gregor consume` end to end against a real
+# `gregor serve` on loopback (run through tests/interop/with_broker.sh, which sets BROKER):
+# create / list / describe / delete topics, produce lines with keys, every codec and idempotence,
+# read them back by partition, offset and from the beginning, and the exit codes (2 for usage
+# errors, 1 for failures such as an unreachable broker or an unknown topic).
+# Usage: with_broker.sh GREGOR cli_test.sh GREGOR
+set -euo pipefail
+gregor=$1
+: "${BROKER:?run me through with_broker.sh}"
+work=$(mktemp -d "${TMPDIR:-/tmp}/gregor-cli.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+# expect_status CODE COMMAND...: runs the command, fails unless it exits with CODE.
+expect_status() {
+  local want=$1
+  shift
+  local got=0
+  "$@" >"$work/out" 2>"$work/err" || got=$?
+  [[ $got -eq $want ]] || fail "exit $got (want $want): $* -- $(cat "$work/err")"
+}
+g() { "$gregor" "$@"; }
+
+# --- topics ---------------------------------------------------------------------------------
+out=$(g topics --bootstrap-server "$BROKER" create --topic cli-t --partitions 3 \
+  --config retention.ms=3600000)
+[[ $out == "Created topic cli-t." ]] || fail "create said: $out"
+expect_status 1 g topics --bootstrap-server "$BROKER" create --topic cli-t
+grep -q TOPIC_ALREADY_EXISTS "$work/err" || fail "duplicate create: $(cat "$work/err")"
+g topics --bootstrap-server "$BROKER" list | grep -qx cli-t || fail "list misses cli-t"
+desc=$(g topics describe --bootstrap-server "$BROKER" --topic cli-t)
+grep -q "PartitionCount: 3" <<<"$desc" || fail "describe: $desc"
+grep -q "retention.ms=3600000" <<<"$desc" || fail "describe lacks the override: $desc"
+[[ $(grep -c "Partition: " <<<"$desc") -eq 3 ]] || fail "describe partitions: $desc"
+grep -q "Leader: 0" <<<"$desc" || fail "describe leader: $desc"
+
+# --- produce and consume with keys ------------------------------------------------------------
+printf 'a:1\nb:2\nc:3\n' | g produce --bootstrap-server "$BROKER" --topic cli-t \
+  --key-separator : --idempotence
+got=$(g consume --bootstrap-server "$BROKER" --topic cli-t --from-beginning --max-messages 3 \
+  --timeout-ms 20000 --print-key 2>/dev/null | sort)
+want=$(printf 'a\t1\nb\t2\nc\t3')
+[[ $got == "$want" ]] || fail "consume with keys: got [$got] want [$want]"
+
+# --- every codec, one partition, read by offset -------------------------------------------------
+g topics --bootstrap-server "$BROKER" create --topic cli-c --partitions 1 >/dev/null
+expected=""
+for codec in none gzip snappy lz4 zstd; do
+  seq 1 20 | sed "s/^/$codec-/" | g produce --bootstrap-server "$BROKER" --topic cli-c \
+    --compression "$codec" --acks all --linger-ms 20
+  expected+=$(seq 1 20 | sed "s/^/$codec-/")$'\n'
+done
+got=$(g consume --bootstrap-server "$BROKER" --topic cli-c --partition 0 --offset 0 \
+  --max-messages 100 --timeout-ms 20000 2>/dev/null)
+[[ "$got"$'\n' == "$expected" ]] || fail "codecs: got [$got]"
+got=$(g consume --bootstrap-server "$BROKER" --topic cli-c --partition 0 --offset 95 \
+  --timeout-ms 2000 --print-offset 2>/dev/null)
+want=$(printf '0:95\tzstd-16\n0:96\tzstd-17\n0:97\tzstd-18\n0:98\tzstd-19\n0:99\tzstd-20')
+[[ $got == "$want" ]] || fail "by offset: got [$got]"
+
+# --- a file on stdin (epoll cannot watch regular files), acks 1 and 0 --------------------------
+seq 1 2000 >"$work/lines"
+g produce --bootstrap-server "$BROKER" --topic cli-big --acks 1 <"$work/lines"
+g produce --bootstrap-server "$BROKER" --topic cli-big --acks 0 <"$work/lines"
+g consume --bootstrap-server "$BROKER" --topic cli-big --from-beginning --max-messages 4000 \
+  --timeout-ms 20000 2>/dev/null | sort -n >"$work/got"
+sort -n "$work/lines" "$work/lines" | diff -q - "$work/got" >/dev/null || fail "cli-big differs"
+
+# --- usage errors exit 2, failures exit 1 ------------------------------------------------------
+expect_status 2 g produce --topic x
+expect_status 2 g produce --bootstrap-server "$BROKER" --topic x --acks 1 --idempotence
+expect_status 2 g consume --bootstrap-server "$BROKER" --topic x --offset 3
+expect_status 2 g consume --bootstrap-server "$BROKER" --topic x --offset 3 --partition 0 \
+  --from-beginning
+expect_status 2 g topics --bootstrap-server "$BROKER" create --topic x --config noequals
+expect_status 2 g topics --bootstrap-server "$BROKER"
+expect_status 1 g topics --bootstrap-server 127.0.0.1:1 list
+expect_status 1 g consume --bootstrap-server "$BROKER" --topic no-such-topic --timeout-ms 100
+grep -q UNKNOWN_TOPIC_OR_PARTITION "$work/err" || fail "unknown topic: $(cat "$work/err")"
+g --help | grep -q produce || fail "help lists no produce"
+g produce --help | grep -q -- --key-separator || fail "produce help"
+
+# --- delete -------------------------------------------------------------------------------------
+out=$(g topics --bootstrap-server "$BROKER" delete --topic cli-t --topic cli-c)
+[[ $out == *"Deleted topic cli-t."* && $out == *"Deleted topic cli-c."* ]] || fail "delete: $out"
+! g topics --bootstrap-server "$BROKER" list | grep -qx cli-t || fail "cli-t still listed"
+expect_status 1 g topics --bootstrap-server "$BROKER" delete --topic cli-t
+echo "client cli: ok"
