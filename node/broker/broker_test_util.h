@@ -129,6 +129,7 @@ class BrokerHarness {
   BrokerConfig& config() { return config_; }
   sim::World& world() { return world_; }
   sim::SimDisk& disk() { return disk_; }
+  Env& env() { return env_; }
   sim::SimNetwork& network() { return network_; }
   net::Network& client_network() { return network_.endpoint(client_node_); }
 

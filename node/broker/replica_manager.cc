@@ -102,7 +102,10 @@ void ReplicaManager::remove_dir(const std::string& path, std::function<void(cons
 
 namespace {
 // "<legal topic>-<digits>": the shape of a partition directory name.
-std::optional<std::pair<std::string, int32_t>> parse_partition_dir(const std::string& name) {
+// Disk::list names subdirectories with a trailing '/': a name without one is a file.
+std::optional<std::pair<std::string, int32_t>> parse_partition_dir(std::string name) {
+  if (!name.ends_with('/')) return std::nullopt;
+  name.pop_back();
   size_t dash = name.rfind('-');
   if (dash == std::string::npos || dash == 0 || dash + 1 == name.size()) return std::nullopt;
   std::string topic = name.substr(0, dash);
@@ -132,7 +135,7 @@ void ReplicaManager::remove_orphans(const MetadataImage& image,
           }
           const TopicImage* t = image.topic(parsed->first);
           if (t && parsed->second < static_cast<int32_t>(t->partitions.size())) continue;
-          std::string path = config_.log_dir + "/" + name;
+          std::string path = config_.log_dir + "/" + name.substr(0, name.size() - 1);
           spdlog::info("{}: partition of no topic (a deletion was interrupted); removing", path);
           steps.push_back([this, path](Next next) { remove_dir(path, next); });
         }
