@@ -449,3 +449,40 @@ TEST(BrokerOrphanTest, OrphanPartitionDirectoriesAreRemovedAtStart) {
 
 }  // namespace
 }  // namespace gregor::broker
+
+namespace gregor::broker {
+namespace {
+
+// After a failed fsync (dirty pages may be gone) the partition goes offline instead of serving
+// what may not be on disk: the failed append and an idempotent retry of it both get
+// KAFKA_STORAGE_ERROR, reads too; a restart recovers what really is durable, and the retry then
+// succeeds exactly once. Regression: the retry used to be acknowledged as a duplicate of a batch
+// that was lost.
+TEST(BrokerFsyncFailureTest, FailedFsyncTakesThePartitionOffline) {
+  BrokerHarness h("\"log.flush.interval.messages\" = 1\n");
+  ASSERT_TRUE(h.start().ok());
+  ASSERT_EQ(h.call(4, create("t"))->topics[0].error_code, 0);
+  int64_t pid = h.call(1, k::InitProducerIdRequest{std::nullopt, 0})->producer_id;
+  auto status = [&](Bytes b) {
+    return h.call(7, produce("t", 0, std::move(b)))->responses[0].partition_responses[0];
+  };
+  ASSERT_EQ(status(batch(1, 1, pid, 0)).error_code, 0);
+  h.disk().fail_next_fsync();
+  EXPECT_EQ(status(batch(2, 1, pid, 1)).error_code, code(ErrorCode::kafka_storage_error));
+  EXPECT_EQ(status(batch(2, 1, pid, 1)).error_code, code(ErrorCode::kafka_storage_error))
+      << "the retry is not acknowledged as a duplicate";
+  EXPECT_EQ(h.call(11, fetch("t", 0, 0))->responses[0].partitions[0].error_code,
+            code(ErrorCode::kafka_storage_error));
+  h.crash(/*power_loss=*/true);
+  ASSERT_TRUE(h.start().ok());
+  auto retry = status(batch(2, 1, pid, 1));
+  EXPECT_EQ(retry.error_code, 0);
+  EXPECT_EQ(retry.base_offset, 1);
+  auto got = values(h.call(11, fetch("t", 0, 0))->responses[0].partitions[0].records);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].second, "1:0");
+  EXPECT_EQ(got[1].second, "2:0");
+}
+
+}  // namespace
+}  // namespace gregor::broker

@@ -118,6 +118,7 @@ void Log::do_append(Bytes batch, int32_t leader_epoch,
     fail_append(done, code, std::move(s));
     finished();
   };
+  if (!offline_.ok()) return fail(kafka::ErrorCode::kafka_storage_error, offline_);
   if (batch.size() > config_.max_message_bytes + kBatchLogOverhead) {
     return fail(kafka::ErrorCode::message_too_large,
                 errorf(Errc::limit_exceeded, "batch of {} bytes over max.message.bytes {}",
@@ -194,7 +195,7 @@ void Log::do_append(Bytes batch, int32_t leader_epoch,
                 if (!s.ok()) {
                   // The batch is in the log but may not be durable: the caller must treat it as
                   // failed (and a replica restart will recover what is really on disk).
-                  fail_append(done, kafka::ErrorCode::unknown_server_error, s);
+                  fail_append(done, kafka::ErrorCode::kafka_storage_error, s);
                 } else {
                   done(info, std::nullopt);
                 }
@@ -285,6 +286,17 @@ void Log::schedule_flush_timer() {
                                      }));
 }
 
+// A failed fsync may have dropped dirty pages (the fsyncgate lesson): what the log holds in
+// memory may no longer be what is on disk, so it stops serving, as Kafka takes a failed log
+// directory offline. Recovery at the next open finds what really is durable.
+void Log::go_offline(const Status& cause) {
+  if (!offline_.ok()) return;
+  offline_ = errorf(Errc::io_error, "{} is offline after a failed fsync ({}); restart to recover",
+                    dir_, cause.message());
+  spdlog::error("{}", offline_.message());
+  env_.tracer.event("log.offline", TraceFields().add("dir", dir_).add("cause", cause.message()));
+}
+
 void Log::flush(std::function<void(const Status&)> done) {
   enqueue([this, done = std::move(done)](std::function<void()> finished) {
     do_flush(guarded(alive_, [done, finished](const Status& s) {
@@ -305,7 +317,10 @@ void Log::do_flush(std::function<void(const Status&)> done) {
   // No directory fsync here: every segment file's entry was synced when it was created (roll,
   // restart_at, recovery), so a flush only needs the data.
   run_steps(std::move(steps), guarded(alive_, [this, flushed_to, done](const Status& s) {
-              if (!s.ok()) return done(s);
+              if (!s.ok()) {
+                go_offline(s);
+                return done(s);
+              }
               recovery_point_ = std::max(recovery_point_, flushed_to);
               unflushed_messages_ = 0;
               last_flush_ = env_.clock.now();

@@ -136,6 +136,9 @@ class Log {
   const LeaderEpochCache& epochs() const { return epochs_; }
   const ProducerStateManager& producers() const { return producers_; }
   const std::string& dir() const { return dir_; }
+  // After a failed fsync the log refuses appends (KAFKA_STORAGE_ERROR) and reads (io_error)
+  // until it is reopened: the page cache may have dropped data it acknowledged as written.
+  bool offline() const { return !offline_.ok(); }
 
  private:
   Log(Env& env, std::string dir, LogConfig config);
@@ -182,6 +185,7 @@ class Log {
   void do_flush(std::function<void(const Status&)> done);
   void schedule_flush_timer();
   void write_checkpoints(std::function<void(const Status&)> done);
+  void go_offline(const Status& cause);
   void read_from(int64_t offset, size_t max_bytes, std::function<void(Result<ReadResult>)> done);
   void scan_for_timestamp(int64_t at, int64_t timestamp,
                           std::function<void(Result<std::optional<TimestampOffset>>)> done);
@@ -243,6 +247,7 @@ class Log {
   CheckpointFile epoch_checkpoint_;
   std::deque<Op> ops_;
   bool op_running_ = false;
+  Status offline_;  // not ok once an fsync failed (go_offline)
   RecoveryReport recovery_;
   // Recovery only: segments whose .index and .timeindex both exist; segments rebuilt by a scan
   // (their index files are rewritten); whether producer state saw every batch.

@@ -7,6 +7,7 @@
 namespace gregor::log {
 
 void Log::read(int64_t offset, size_t max_bytes, std::function<void(Result<ReadResult>)> done) {
+  if (!offline_.ok()) return done(offline_);
   if (offset < log_start_offset_ || offset > log_end_offset_) {
     return done(errorf(Errc::out_of_range, "offset {} outside [{}, {}] of {}", offset,
                        log_start_offset_, log_end_offset_, dir_));
