@@ -10,6 +10,7 @@
 #include "base/trace.h"
 #include "bench/log_bench.h"
 #include "bench/rdkafka_bench.h"
+#include "client/producer.h"
 #include "disk/posix_disk.h"
 #include "net/event_loop.h"
 #include "net/tcp_network.h"
@@ -70,6 +71,75 @@ class BrokerThread {
   std::atomic<bool> stop_{false};
 };
 
+// Gregor's own producer (client/) on this thread's event loop: `records` values of
+// `record_bytes` to partition 0, up to kWindow unacknowledged at once (its buffer limit), acks=all,
+// idempotent, the same linger and batch size as the librdkafka phases.
+Result<ClientThroughput> gregor_produce(const std::string& bootstrap, const std::string& topic,
+                                        size_t record_bytes, uint64_t records) {
+  constexpr uint64_t kWindow = 100000;
+  auto loop = net::EventLoop::create();
+  if (!loop.ok()) return loop.status();
+  net::RealClock clock(**loop);
+  net::TcpNetwork network(**loop);
+  Random random(net::os_random_seed());
+  NullTracer tracer;
+  struct NoDisk final : disk::Disk {
+    void open(const std::string&, disk::OpenMode, OpenFn done) override {
+      done(error(Errc::invalid_argument, "no disk"));
+    }
+    void rename(const std::string&, const std::string&, disk::StatusFn done) override {
+      done(error(Errc::invalid_argument, "no disk"));
+    }
+    void remove(const std::string&, disk::StatusFn done) override {
+      done(error(Errc::invalid_argument, "no disk"));
+    }
+    void mkdir(const std::string&, disk::StatusFn done) override {
+      done(error(Errc::invalid_argument, "no disk"));
+    }
+    void list(const std::string&, ListFn done) override {
+      done(error(Errc::invalid_argument, "no disk"));
+    }
+    void fsync_dir(const std::string&, disk::StatusFn done) override {
+      done(error(Errc::invalid_argument, "no disk"));
+    }
+  } no_disk;
+  Env env{clock, random, network, no_disk, tracer, "bench-client", false};
+  client::ProducerConfig config;
+  config.bootstrap_servers = {bootstrap};
+  config.batch_size = 1000000;
+  config.max_request_size = 4 << 20;
+  config.buffer_memory = 512 << 20;
+  config.linger_ms = milliseconds(5);
+  if (Status s = client::validate(config); !s.ok()) return s;
+  client::Producer producer(env, config);
+  Bytes value(record_bytes, 'x');
+  uint64_t sent = 0, acked = 0, failed = 0;
+  std::string first_error;
+  auto start = std::chrono::steady_clock::now();
+  std::function<void()> pump = [&] {
+    while (sent < records && sent - acked - failed < kWindow) {
+      ++sent;
+      producer.send(topic, 0, std::nullopt, value, {}, [&](Result<client::RecordMetadata> r) {
+        if (r.ok()) {
+          ++acked;
+        } else if (failed++ == 0) {
+          first_error = r.status().message();
+        }
+        pump();
+      });
+    }
+  };
+  pump();
+  (*loop)->run_until([&] { return acked + failed == records; }, minutes(5));
+  double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::optional<bool> closed;
+  producer.close([&] { closed = true; });
+  (*loop)->run_until([&] { return closed.has_value(); }, seconds(30));
+  if (failed) return errorf(Errc::io_error, "{} records failed: {}", failed, first_error);
+  if (acked != records) return error(Errc::timed_out, "gregor producer did not finish");
+  return ClientThroughput{records, records * record_bytes, elapsed};
+}
+
 nlohmann::ordered_json phase(const ClientThroughput& t, double baseline_mb_s) {
   return {{"records", t.records},
           {"bytes", t.bytes},
@@ -110,13 +180,21 @@ Result<nlohmann::ordered_json> run_broker_bench(const BrokerBenchOptions& o) {
     if (!large.ok()) return large.status();
     auto fetch = rdkafka_consume(*address, "bench-1k", large->records);
     if (!fetch.ok()) return fetch.status();
+    auto gregor_small = gregor_produce(*address, "bench-gregor-100b", 100, bytes / 100);
+    if (!gregor_small.ok()) return gregor_small.status();
+    auto gregor_large = gregor_produce(*address, "bench-gregor-1k", 1024, bytes / 1024);
+    if (!gregor_large.ok()) return gregor_large.status();
     out["log_append_mb_s"] = baseline;
     out["rdkafka_produce_100b"] = phase(*small, baseline);
     out["rdkafka_produce_1k"] = phase(*large, baseline);
     out["rdkafka_fetch_1k"] = phase(*fetch, baseline);
+    out["gregor_produce_100b"] = phase(*gregor_small, baseline);
+    out["gregor_produce_1k"] = phase(*gregor_large, baseline);
   }
   out["config"] = {{"mb", o.mb},
-                   {"producer", "librdkafka 2.0.2, acks=all, linger.ms=5, batch.size=1000000"},
+                   {"producer",
+                    "librdkafka 2.0.2 and Gregor's client, acks=all, linger.ms=5, "
+                    "batch.size=1000000; Gregor's idempotent"},
                    {"broker",
                     "in-process thread, TcpNetwork + PosixDisk, default log config "
                     "(no fsync per append, as Kafka)"},

@@ -8,6 +8,8 @@
 //   rdkafka_100b   librdkafka producer, 100-byte records, acks=all, linger.ms=5
 //   rdkafka_1k     the same with 1 KiB records
 //   rdkafka_fetch  librdkafka consumer reading the 1 KiB topic back from offset 0
+//   gregor_100b    Gregor's own producer (client/), 100-byte records, acks=all, idempotent
+//   gregor_1k      the same with 1 KiB records
 // Rates are MB/s of record value bytes (the log's rate counts batch bytes, which include about
 // 70 bytes of framing per batch and ~10 per record).
 #pragma once
