@@ -55,7 +55,7 @@ void Broker::accept(net::ConnectionPtr conn) {
     return conn->close();
   }
   auto kc = std::make_shared<KafkaConnection>(
-      std::move(conn), apis_, config_,
+      std::move(conn), apis_, config_, env_.clock,
       guarded(alive_, [this](KafkaConnection* closed) { connections_.erase(closed); }));
   connections_[kc.get()] = kc;
   kc->start();

@@ -486,3 +486,25 @@ TEST(BrokerFsyncFailureTest, FailedFsyncTakesThePartitionOffline) {
 
 }  // namespace
 }  // namespace gregor::broker
+
+namespace gregor::broker {
+namespace {
+
+// connections.max.idle.ms closes a silent connection, but not one waiting for its fetch.
+TEST(BrokerIdleTest, IdleConnectionsCloseButWaitingOnesDoNot) {
+  BrokerHarness h("\"connections.max.idle.ms\" = 1000\n");
+  ASSERT_TRUE(h.start().ok());
+  ASSERT_EQ(h.call(4, create("t"))->topics[0].error_code, 0);
+  auto waiting = fetch("t", 0, 0, /*max_wait_ms=*/3000, /*min_bytes=*/1);
+  auto f = h.call(11, waiting);  // 3 s in flight: the connection must stay
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_TRUE(h.connected());
+  h.run_for(milliseconds(500));
+  EXPECT_TRUE(h.connected());
+  h.run_for(seconds(2));
+  EXPECT_FALSE(h.connected()) << "idle for more than connections.max.idle.ms";
+  EXPECT_EQ(h.broker().connection_count(), 0u);
+}
+
+}  // namespace
+}  // namespace gregor::broker

@@ -5,13 +5,35 @@
 namespace gregor::broker {
 
 KafkaConnection::KafkaConnection(net::ConnectionPtr conn, KafkaApis& apis,
-                                 const BrokerConfig& config,
+                                 const BrokerConfig& config, Clock& clock,
                                  std::function<void(KafkaConnection*)> on_closed)
     : conn_(std::move(conn)),
       apis_(apis),
       config_(config),
       on_closed_(std::move(on_closed)),
-      reader_(static_cast<uint32_t>(config.socket_request_max_bytes)) {}
+      reader_(static_cast<uint32_t>(config.socket_request_max_bytes)),
+      clock_(clock),
+      last_active_(clock.now()) {}
+
+KafkaConnection::~KafkaConnection() {
+  clock_.cancel(idle_timer_);
+}
+
+void KafkaConnection::arm_idle_timer() {
+  std::weak_ptr<KafkaConnection> weak = shared_from_this();
+  Duration wait =
+      std::max(Duration::zero(), last_active_ + config_.connections_max_idle_ms - clock_.now());
+  idle_timer_ = clock_.schedule(wait, [weak] {
+    auto self = weak.lock();
+    if (!self || !self->conn_) return;
+    self->idle_timer_ = kNoTimer;
+    bool idle = self->in_flight_.empty() &&
+                self->clock_.now() - self->last_active_ >= self->config_.connections_max_idle_ms;
+    if (idle) return self->fail("idle for connections.max.idle.ms");
+    if (!self->in_flight_.empty()) self->last_active_ = self->clock_.now();
+    self->arm_idle_timer();
+  });
+}
 
 void KafkaConnection::start() {
   std::weak_ptr<KafkaConnection> weak = shared_from_this();
@@ -28,9 +50,12 @@ void KafkaConnection::start() {
         if (self->on_closed_) self->on_closed_(self.get());
       },
   });
+  arm_idle_timer();
 }
 
 void KafkaConnection::close() {
+  clock_.cancel(idle_timer_);
+  idle_timer_ = kNoTimer;
   if (!conn_) return;
   conn_->close();
   conn_ = nullptr;
@@ -45,6 +70,7 @@ void KafkaConnection::fail(const std::string& why) {
 }
 
 void KafkaConnection::on_data(ByteView data) {
+  last_active_ = clock_.now();
   reader_.feed(data);
   while (conn_) {
     auto frame = reader_.next();
@@ -77,6 +103,7 @@ void KafkaConnection::send_ready() {
     std::shared_ptr<Slot> slot = std::move(in_flight_.front());
     in_flight_.pop_front();
     if (slot->frame) conn_->send(std::move(*slot->frame));
+    last_active_ = clock_.now();
   }
   if (conn_ && conn_->send_queue_bytes() > kSendQueueBytesMax) {
     fail(fmt::format("{} bytes of responses unread", conn_->send_queue_bytes()));

@@ -2,7 +2,8 @@
 // socket.request.max.bytes), hands each to KafkaApis as it arrives, and sends the responses in
 // request order, as Kafka's protocol requires (a slow request, such as a waiting fetch, holds
 // back the responses after it). More than queued.max.requests requests in flight, an oversized
-// frame, or a malformed or unserved request closes the connection; other connections go on.
+// frame, or a malformed or unserved request closes the connection; other connections go on. So
+// does silence for connections.max.idle.ms with nothing in flight.
 #pragma once
 
 #include <deque>
@@ -22,7 +23,8 @@ inline constexpr size_t kSendQueueBytesMax = size_t{256} << 20;
 class KafkaConnection : public std::enable_shared_from_this<KafkaConnection> {
  public:
   KafkaConnection(net::ConnectionPtr conn, KafkaApis& apis, const BrokerConfig& config,
-                  std::function<void(KafkaConnection*)> on_closed);
+                  Clock& clock, std::function<void(KafkaConnection*)> on_closed);
+  ~KafkaConnection();
   void start();
   // Closes the connection; pending replies are dropped. on_closed does not run.
   void close();
@@ -37,6 +39,9 @@ class KafkaConnection : public std::enable_shared_from_this<KafkaConnection> {
   void dispatch(Bytes frame);
   void send_ready();
   void fail(const std::string& why);
+  // connections.max.idle.ms: closes the connection when nothing was received or sent for that
+  // long and no request is in flight.
+  void arm_idle_timer();
 
   net::ConnectionPtr conn_;
   KafkaApis& apis_;
@@ -44,6 +49,9 @@ class KafkaConnection : public std::enable_shared_from_this<KafkaConnection> {
   std::function<void(KafkaConnection*)> on_closed_;
   net::FrameReader reader_;
   std::deque<std::shared_ptr<Slot>> in_flight_;  // arrival order
+  Clock& clock_;
+  MonoTime last_active_;
+  TimerId idle_timer_ = kNoTimer;
 };
 
 }  // namespace gregor::broker
