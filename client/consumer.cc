@@ -116,19 +116,16 @@ Status Consumer::seek(const TopicPartition& tp, int64_t offset) {
 }
 
 void Consumer::seek_to_beginning(const std::vector<TopicPartition>& partitions) {
-  for (auto& [tp, ps] : partitions_) {
-    if (!partitions.empty() &&
-        std::find(partitions.begin(), partitions.end(), tp) == partitions.end())
-      continue;
-    set_position(tp, 0);
-    ps.position.reset();
-    ps.fetch_position.reset();
-    ps.pending_reset = OffsetReset::earliest;
-  }
-  schedule_pump();
+  reset_positions(partitions, OffsetReset::earliest);
 }
 
 void Consumer::seek_to_end(const std::vector<TopicPartition>& partitions) {
+  reset_positions(partitions, OffsetReset::latest);
+}
+
+// Forgets the positions of `partitions` (all assigned ones when empty); the next pump looks them
+// up with ListOffsets at `reset`.
+void Consumer::reset_positions(const std::vector<TopicPartition>& partitions, OffsetReset reset) {
   for (auto& [tp, ps] : partitions_) {
     if (!partitions.empty() &&
         std::find(partitions.begin(), partitions.end(), tp) == partitions.end())
@@ -136,7 +133,7 @@ void Consumer::seek_to_end(const std::vector<TopicPartition>& partitions) {
     set_position(tp, 0);
     ps.position.reset();
     ps.fetch_position.reset();
-    ps.pending_reset = OffsetReset::latest;
+    ps.pending_reset = reset;
   }
   schedule_pump();
 }

@@ -148,6 +148,7 @@ class Consumer {
   void send_list_offsets(std::shared_ptr<OffsetsLookup> lookup, int32_t node,
                          std::vector<TopicPartition> partitions);
   void set_position(const TopicPartition& tp, int64_t offset);
+  void reset_positions(const std::vector<TopicPartition>& partitions, OffsetReset reset);
 
   // consumer_fetch.cc
   void send_fetches(MonoTime now);
