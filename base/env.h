@@ -13,6 +13,7 @@
 #include <string>
 
 #include "base/random.h"
+#include "base/status.h"
 #include "base/time.h"
 #include "base/trace.h"
 
@@ -24,6 +25,8 @@ class Network;
 namespace disk {
 class Disk;
 }
+
+class FaultPoints;  // base/fault_points.h
 
 using TimerId = uint64_t;
 inline constexpr TimerId kNoTimer = 0;
@@ -49,6 +52,16 @@ struct Env {
   Tracer& tracer;
   std::string node_name;  // "n1", "client-3", or the broker id in production
   bool simulated = false;
+  // BUGGIFY fault points and coverage probes (base/fault_points.h): set by the simulator only;
+  // null in production, where GREGOR_BUGGIFY is false and GREGOR_PROBE a no-op. Last, so that
+  // aggregate initializations naming the fields above need not mention it.
+  FaultPoints* fault_points = nullptr;
+  // The process cannot go on and must be restarted (Kafka's Exit.halt, e.g. its only log dir
+  // failed). Production exits with status 1 so a supervisor (systemd, Kubernetes) restarts it;
+  // the simulator ends the process (a process exit: the page cache survives) and restarts it
+  // after a supervisor delay. Runs later, never inside the call. Null: nobody restarts it (unit
+  // tests), so callers log and carry on degraded.
+  std::function<void(const Status& why)> halt;
 };
 
 }  // namespace gregor

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "base/trace.h"
@@ -104,6 +105,10 @@ int serve(const ServeArgs& args) {
   Random random(net::os_random_seed());
   NullTracer tracer;
   Env env{clock, random, network, **disk, tracer, fmt::format("broker-{}", config->node_id), false};
+  // Env::halt (the log dir failed): exit 1 without the clean shutdown, like Kafka's Exit.halt, so
+  // the supervisor restarts the broker and recovery reads what is really on disk.
+  std::optional<Status> halted;
+  env.halt = [&](const Status& why) { halted = why; };
   broker::Broker broker(env, *config);
 
   auto sig = signal_fd();
@@ -132,7 +137,12 @@ int serve(const ServeArgs& args) {
   std::cout << fmt::format("gregor serve: broker {} listening on {} (log dir {})", config->node_id,
                            broker.address().to_string(), log_dir.string())
             << std::endl;
-  while (!stop_requested) (*loop)->run_until([&] { return stop_requested; }, hours(24));
+  while (!stop_requested && !halted)
+    (*loop)->run_until([&] { return stop_requested || halted.has_value(); }, hours(24));
+  if (halted) {
+    std::cerr << "gregor serve: halting: " << halted->message() << std::endl;
+    return 1;
+  }
   std::cout << "gregor serve: shutting down" << std::endl;
   std::optional<Status> stopped;
   broker.shutdown([&](const Status& s) { stopped = s; });

@@ -1,6 +1,7 @@
 // Proves the admin client against a real broker in the simulator: create topics (partitions,
 // configs, validate_only, duplicates and bad configs as per-topic errors), list and describe them
-// (partitions, leaders, ISR), describe topic and broker configs, and delete them.
+// (partitions, leaders, ISR), describe topic and broker configs, and delete them; and every call
+// completes, one way or the other, when responses keep getting lost.
 #include <gtest/gtest.h>
 
 #include "client/client_test_helpers.h"
@@ -126,6 +127,25 @@ TEST(Admin, DescribeConfigsOfTopicsAndTheBroker) {
   EXPECT_EQ(both[0].entries[0].name, "num.partitions");
   EXPECT_EQ(both[0].entries[0].value, "1");
   EXPECT_EQ(both[1].error, ErrorCode::unknown_topic_or_partition);
+}
+
+// Regression: a request's failure handler that asked for a connection again while the failed one
+// was still closing joined that link's waiters, which were then dropped with the link: the call
+// never completed (found by the client_lose_response fault point in scenario default, seed 3).
+TEST(Admin, EveryCallCompletesWhileResponsesAreLost) {
+  SimBrokerWorld w;
+  FaultPoints& points = w.cluster().fault_points();
+  points.force(FaultSite::client_lose_response, true);
+  points.set_buggify(true);
+  for (int i = 0; i < 30; ++i) {
+    // A fresh client each time: the lost answer is often its very first metadata refresh.
+    Admin admin(w.client_env(), testing::admin_config(w));
+    std::optional<Result<std::vector<TopicResult>>> r;
+    admin.create_topics({{fmt::format("lossy-{}", i), 1, -1, {}}}, false,
+                        [&](auto res) { r = std::move(res); });
+    ASSERT_TRUE(w.wait(r, seconds(30))) << "call " << i << " never completed";
+  }
+  EXPECT_GT(points.fires(FaultSite::client_lose_response), 0u);
 }
 
 }  // namespace

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "base/fault_points.h"
+
 namespace gregor::client {
 
 namespace k = kafka;
@@ -150,6 +152,11 @@ void KafkaClientConnection::send_frame(const k::RequestHeader& header, Bytes fra
   }
   ++next_correlation_id_;
   if (next_correlation_id_ == INT32_MAX) next_correlation_id_ = 1;
+  // BUGGIFY: a timeout is a guess about the network and the broker; a short one makes a request
+  // end its connection with its outcome unknown, which callers must handle (a produce is resent).
+  if (!no_response && GREGOR_BUGGIFY(env_, client_short_request_timeout)) {
+    timeout = std::min(timeout, env_.fault_points->uniform_duration(milliseconds(1), seconds(1)));
+  }
   conn_->send(std::move(frame));
   if (no_response) {
     env_.clock.schedule(Duration::zero(), guarded(alive_, [handler, v = header.api_version] {
@@ -164,6 +171,7 @@ void KafkaClientConnection::send_frame(const k::RequestHeader& header, Bytes fra
         for (Pending& q : pending_) {
           if (q.correlation_id == id) q.timer = kNoTimer;
         }
+        GREGOR_PROBE(env_, client_request_timed_out);
         fail(errorf(Errc::timed_out, "{} request {} to {} got no response within {}",
                     k::api_name(api), id, address_.to_string(), format_duration(timeout)));
       }));
@@ -179,6 +187,13 @@ void KafkaClientConnection::on_data(ByteView data) {
     if (!*frame) return;
     if (pending_.empty()) {
       return fail(errorf(Errc::corrupt, "{} sent a response to no request", address_.to_string()));
+    }
+    // BUGGIFY: the connection breaks just after the broker answered: the request took effect but
+    // its caller learns only that the connection ended (for a produce, the "unknown" outcome
+    // that idempotent retries must settle), as a reset in the network would do.
+    if (GREGOR_BUGGIFY(env_, client_lose_response)) {
+      return fail(errorf(Errc::connection_reset, "connection to {} reset (buggify: response lost)",
+                         address_.to_string()));
     }
     Pending p = std::move(pending_.front());
     pending_.pop_front();

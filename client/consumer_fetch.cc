@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "base/fault_points.h"
 #include "base/guarded.h"
 #include "client/consumer.h"
 
@@ -45,6 +46,9 @@ void Consumer::send_fetches(MonoTime now) {
       fp.partition = tp.partition;
       fp.fetch_offset = *ps.fetch_position;
       fp.partition_max_bytes = config_.max_partition_fetch_bytes;
+      // BUGGIFY: a 1-byte limit still gets one whole batch (KIP-74), so the consumer advances a
+      // batch per fetch: many more fetches, positions inside batches, partial responses.
+      if (GREGOR_BUGGIFY(env_, consumer_fetch_one_batch)) fp.partition_max_bytes = 1;
       req.topics.back().partitions.push_back(fp);
       ps.fetch_in_flight = true;
       epochs[tp] = ps.epoch;
@@ -121,6 +125,7 @@ void Consumer::on_partition_data(const TopicPartition& tp, PartitionState& ps,
       spdlog::info("consumer {}: {} offset {} out of range; resetting to the {}", config_.client_id,
                    tp.to_string(), ps.fetch_position.value_or(-1),
                    config_.auto_offset_reset == OffsetReset::earliest ? "earliest" : "latest");
+      GREGOR_PROBE(env_, consumer_offset_reset);
       ps.buffered.clear();
       ps.pending_reset = config_.auto_offset_reset;
     }

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "base/fault_points.h"
 #include "base/guarded.h"
 
 namespace gregor::client {
@@ -138,9 +139,19 @@ void MetadataClient::on_link_ready(const net::Address& address, const Status& s)
 
 void MetadataClient::on_link_closed(const net::Address& address, const Status& s) {
   spdlog::debug("client {}: connection to {} ended: {}", config_.client_id, address.to_string(), s);
+  // Waiters may have joined the link while it was closing (a request's failure handler, run
+  // before this, asked for a connection again): they learn it ended, never silently dropped (found
+  // by the client_lose_response fault point: an Admin call that never completed).
+  std::vector<ConnectionFn> waiters;
+  if (auto it = links_.find(address); it != links_.end()) waiters = std::move(it->second.waiters);
   links_.erase(address);
   request_refresh();
-  changed();
+  std::weak_ptr<bool> alive = alive_;
+  for (auto& w : waiters) {
+    if (alive.expired()) return;
+    w(s);
+  }
+  if (!alive.expired()) changed();
 }
 
 std::vector<net::Address> MetadataClient::candidates() const {
@@ -236,6 +247,13 @@ void MetadataClient::send_refresh() {
   refresh_timer_ = kNoTimer;
   refreshing_ = true;
   refresh_again_ = false;
+  // BUGGIFY: a refresh can always fail (no broker reachable); owners must retry, not stall.
+  if (GREGOR_BUGGIFY(env_, client_metadata_refresh_fails)) {
+    env_.clock.schedule(Duration::zero(), guarded(alive_, [this] {
+                          finish_refresh(error(Errc::unreachable, "no broker reachable (buggify)"));
+                        }));
+    return;
+  }
   any_connection(guarded(alive_, [this](Result<ConnectionPtr> conn) {
     if (!conn.ok()) return finish_refresh(conn.status());
     k::MetadataRequest req;
@@ -259,7 +277,12 @@ void MetadataClient::finish_refresh(const Status& s) {
   }
   auto waiters = std::move(refresh_waiters_);
   refresh_waiters_.clear();
-  if (refresh_again_) {
+  if (refresh_again_ || (!s.ok() && !tracked_.empty())) {
+    // A failed refresh of tracked topics is retried (spaced by retry_backoff_ms), as Kafka's
+    // clients keep a failed metadata update requested: an owner that waits for a topic's first
+    // metadata may have nothing else that would ask again (found by the client_lose_response and
+    // broker_refuse_connection fault points: the producer's records waited out
+    // delivery_timeout_ms).
     refresh_again_ = false;
     request_refresh();
   } else if (s.ok() && !tracked_.empty()) {

@@ -7,7 +7,10 @@
 // A refresh is asked for after NOT_LEADER_OR_FOLLOWER, UNKNOWN_TOPIC_OR_PARTITION,
 // LEADER_NOT_AVAILABLE (needs_metadata_refresh) and after a connection to a broker ends;
 // refreshes are coalesced and spaced by retry_backoff_ms, and metadata older than
-// metadata_max_age_ms is refreshed when next asked for.
+// metadata_max_age_ms is refreshed when next asked for. A refresh that fails (no broker
+// reachable, the request timed out) is tried again after retry_backoff_ms while topics are
+// tracked, as Kafka's clients do: a producer must not wait out its delivery timeout because its
+// first metadata request was lost.
 //
 // Connections: at most one per broker address (bootstrap entries and advertised brokers that
 // name the same address share it). connection_to() connects on demand; a failed connect is not

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "base/fault_points.h"
 #include "base/guarded.h"
 #include "client/producer.h"
 
@@ -66,8 +67,11 @@ bool Producer::batch_ready(const PartitionState& ps, const Batch& b, MonoTime no
   if (now < ps.backoff_until) return false;
   if (b.sealed) return ps.in_flight.empty();  // a retry: everything before it has settled
   if (config_.enable_idempotence && (ps.producer_id < 0 || ps.needs_new_pid)) return false;
+  // BUGGIFY: sending a batch before it is full or has lingered only makes batches smaller and
+  // requests more frequent (more of them in flight, more interleavings with retries).
   return b.bytes >= config_.batch_size || ps.queue.size() > 1 ||
-         now >= b.created + config_.linger_ms || !flushes_.empty() || closed_;
+         now >= b.created + config_.linger_ms || !flushes_.empty() || closed_ ||
+         GREGOR_BUGGIFY(env_, producer_send_early);
 }
 
 bool Producer::drain_node(int32_t node, const std::shared_ptr<KafkaClientConnection>& conn,
@@ -248,6 +252,7 @@ void Producer::on_batch_error(const BatchPtr& b, ErrorCode error, const Status& 
     spdlog::debug("producer {}: {} {} batch {}: {}", config_.client_id,
                   retriable ? "retrying" : "renumbering", b->tp.to_string(), b->id, why);
     ++counters_.batches_retried;
+    if (b->maybe_written) GREGOR_PROBE(env_, producer_retry_maybe_written);
     std::vector<BatchPtr> lost;
     if (renumber) {
       lost = poison(ps, *b);
@@ -324,6 +329,7 @@ std::vector<Producer::BatchPtr> Producer::poison(PartitionState& ps, const Batch
     }
   }
   if (newly || !lost.empty()) {
+    GREGOR_PROBE(env_, producer_renumbered);
     spdlog::info(
         "producer {}: {} lost its numbering at sequence {}: new producer id; {} waiting "
         "batches renumbered, {} failed",

@@ -6,8 +6,15 @@ namespace gregor::sim {
 
 Cluster::Cluster(Options options)
     : world_(World::Options{options.seed, std::move(options.trace)}),
+      fault_points_(world_.rng("buggify"), FaultPoints::Options{.buggify = options.buggify}),
+      supervisor_restart_delay_(options.supervisor_restart_delay),
       network_(world_, options.network),
-      disk_options_(options.disk) {}
+      disk_options_(options.disk) {
+  // Traced on the node whose event evaluated the site, so a trace explains the odd path it took.
+  fault_points_.set_on_fire([this](FaultSite site) {
+    world_.trace(world_.current_node(), "buggify", TraceFields().add("site", site_info(site).name));
+  });
+}
 
 Cluster::~Cluster() {
   // Services go first: their destructors may still touch the network and disks.
@@ -46,8 +53,27 @@ void Cluster::start(NodeId id) {
       world_.rng("process").fork(p.name).fork(world_.incarnation(id)).next_u64());
   p.env = std::make_unique<Env>(Env{*p.clock, *p.random, network_.endpoint(id), *p.disk, *p.tracer,
                                     p.name, /*simulated=*/true});
+  p.env->fault_points = &fault_points_;
+  p.env->halt = [this, id, incarnation = world_.incarnation(id)](const Status& why) {
+    halt(id, incarnation, why);
+  };
   world_.trace(id, "proc.start", TraceFields().add("incarnation", world_.incarnation(id)));
   world_.run_as(id, [&] { p.service = p.factory(*p.env); });
+}
+
+// Env::halt: the process exits (its page cache survives: a process exit, not a machine crash), and
+// a supervisor restarts it after supervisor_restart_delay. Both happen later as world events, never
+// inside the halting code, and only if that incarnation is still the one running (a fault may have
+// crashed or restarted it meanwhile).
+void Cluster::halt(NodeId id, uint32_t incarnation, const Status& why) {
+  world_.trace(id, "proc.halt", TraceFields().add("why", why.message()));
+  world_.after(Duration::zero(), kWorldNode, [this, id, incarnation] {
+    if (!is_up(id) || world_.incarnation(id) != incarnation) return;
+    crash(id, CrashOptions{.lose_unsynced = false});
+    world_.after(supervisor_restart_delay_, kWorldNode, [this, id, incarnation] {
+      if (!is_up(id) && world_.incarnation(id) == incarnation + 1) restart(id);
+    });
+  });
 }
 
 void Cluster::crash(NodeId id, CrashOptions options) {

@@ -6,6 +6,12 @@
 // service does reaches a peer), then the service is destroyed while its incarnation is still
 // current, then the World ends the incarnation (every event it left behind is dropped), and
 // finally the disk loses what was not synced.
+//
+// Fault points (base/fault_points.h): the cluster owns the world's one FaultPoints, seeded from
+// the world's "buggify" stream, and hands it to every process through Env::fault_points. Probes
+// always count; fault points fire only with Options::buggify (or after
+// fault_points().set_buggify(true)). Every firing is traced as kind "buggify" with field "site",
+// on the node whose code evaluated it.
 #pragma once
 
 #include <functional>
@@ -14,6 +20,7 @@
 #include <vector>
 
 #include "base/env.h"
+#include "base/fault_points.h"
 #include "sim/sim_clock.h"
 #include "sim/sim_disk.h"
 #include "sim/sim_network.h"
@@ -39,6 +46,9 @@ class Cluster {
     TraceLog::Options trace;
     SimNetwork::Options network;
     SimDisk::Options disk;
+    bool buggify = false;  // BUGGIFY fault points fire (probes count either way)
+    // After Env::halt, the process's supervisor (systemd, Kubernetes) restarts it this much later.
+    Duration supervisor_restart_delay = seconds(1);
   };
   explicit Cluster(Options options);
   ~Cluster();
@@ -47,6 +57,8 @@ class Cluster {
   SimNetwork& network() { return network_; }
   SimDisk& disk(NodeId id) { return *proc(id).disk; }
   SimClock& clock(NodeId id) { return *proc(id).clock; }
+  // The world's fault points and probe counts (shared by every process and incarnation).
+  FaultPoints& fault_points() { return fault_points_; }
 
   // Adds a process and starts it.
   NodeId add_process(std::string name, ServiceFactory factory);
@@ -92,6 +104,10 @@ class Cluster {
   void start(NodeId id);
 
   World world_;
+  void halt(NodeId id, uint32_t incarnation, const Status& why);
+
+  FaultPoints fault_points_;
+  Duration supervisor_restart_delay_;
   SimNetwork network_;
   SimDisk::Options disk_options_;
   std::vector<Process> procs_;  // index id - 1

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "base/fault_points.h"
 #include "base/guarded.h"
 #include "base/steps.h"
 
@@ -54,6 +55,8 @@ void Broker::accept(net::ConnectionPtr conn) {
                  conn->peer_address().to_string(), config_.max_connections);
     return conn->close();
   }
+  // BUGGIFY: a connection may break at any moment, the first one included; clients reconnect.
+  if (GREGOR_BUGGIFY(env_, broker_refuse_connection)) return conn->close();
   auto kc = std::make_shared<KafkaConnection>(
       std::move(conn), apis_, config_, env_.clock,
       guarded(alive_, [this](KafkaConnection* closed) { connections_.erase(closed); }));

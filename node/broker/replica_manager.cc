@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "base/fault_points.h"
 #include "base/guarded.h"
 #include "base/steps.h"
 #include "node/broker/metadata_store.h"
@@ -51,6 +52,7 @@ void ReplicaManager::open_partition(const TopicImage& topic, const PartitionImag
       env_, dir, config.log,
       guarded(alive_, [this, topic, p, config, done](Result<std::unique_ptr<log::Log>> log) {
         if (!log.ok()) return done(log.status());
+        (*log)->set_on_offline([this](const Status& why) { on_log_dir_failure(why); });
         auto part = std::make_unique<Partition>(topic.name, p.partition, std::move(log).value(),
                                                 config, config_.node_id);
         if (p.leader == config_.node_id) part->become_leader(p.leader_epoch, p.isr);
@@ -60,6 +62,24 @@ void ReplicaManager::open_partition(const TopicImage& topic, const PartitionImag
         partitions_[{topic.name, p.partition}] = std::move(part);
         done(Status::Ok());
       }));
+}
+
+// Kafka's LogDirFailureChannel: a failed fsync takes the whole log dir offline, and a broker with
+// no online log dir left halts so its supervisor restarts it; recovery then rebuilds the logs from
+// what is really on disk. Gregor has one log dir, so any offline log halts the broker.
+void ReplicaManager::on_log_dir_failure(const Status& why) {
+  if (halting_) return;
+  halting_ = true;
+  if (!env_.halt) {
+    spdlog::error(
+        "log dir {} failed and no supervisor can restart this broker: its partitions stay "
+        "offline until a restart ({})",
+        config_.log_dir, why.message());
+    return;
+  }
+  spdlog::error("log dir {} failed: halting so the broker restarts ({})", config_.log_dir,
+                why.message());
+  env_.halt(why);
 }
 
 void ReplicaManager::delete_topic(const std::string& name,
@@ -137,6 +157,7 @@ void ReplicaManager::remove_orphans(const MetadataImage& image,
           if (t && parsed->second < static_cast<int32_t>(t->partitions.size())) continue;
           std::string path = config_.log_dir + "/" + name.substr(0, name.size() - 1);
           spdlog::info("{}: partition of no topic (a deletion was interrupted); removing", path);
+          GREGOR_PROBE(env_, broker_orphan_partition_removed);
           steps.push_back([this, path](Next next) { remove_dir(path, next); });
         }
         run_steps(std::move(steps), done);
@@ -155,6 +176,12 @@ void ReplicaManager::schedule_pass(Pass pass) {
   Duration every =
       retention ? config_.log_retention_check_interval_ms : config_.log_cleaner_backoff_ms;
   TimerId& timer = retention ? retention_timer_ : cleaner_timer_;
+  // BUGGIFY: when a pass runs is the broker's choice; the default intervals (5 minutes for
+  // retention) are longer than most simulated runs, which would then never see retention or
+  // compaction run alongside appends, fetches and crashes.
+  if (GREGOR_BUGGIFY(env_, broker_maintenance_soon)) {
+    every = std::min(every, env_.fault_points->uniform_duration(milliseconds(1), seconds(1)));
+  }
   timer = env_.clock.schedule(every, guarded(alive_, [this, pass] { run_pass(pass); }));
 }
 

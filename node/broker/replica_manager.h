@@ -51,6 +51,7 @@ class ReplicaManager {
                       std::function<void(const Status&)> done);
   void remove_dir(const std::string& path, std::function<void(const Status&)> done);
   enum class Pass { retention, compaction };
+  void on_log_dir_failure(const Status& why);
   void schedule_pass(Pass pass);
   void run_pass(Pass pass);
 
@@ -58,6 +59,7 @@ class ReplicaManager {
   const BrokerConfig& config_;
   std::map<std::pair<std::string, int32_t>, std::unique_ptr<Partition>> partitions_;
   std::function<void(Partition&, size_t bytes)> on_new_data_;
+  bool halting_ = false;  // a log dir failure asked the process to halt
   bool maintaining_ = false;
   TimerId retention_timer_ = kNoTimer;
   TimerId cleaner_timer_ = kNoTimer;

@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "base/fault_points.h"
 #include "base/guarded.h"
 #include "base/steps.h"
 
@@ -26,6 +27,7 @@ Log::Log(Env& env, std::string dir, LogConfig config)
 Log::~Log() {
   *alive_ = false;
   env_.clock.cancel(flush_timer_);
+  env_.clock.cancel(checkpoint_timer_);
 }
 
 Status validate_config(const LogConfig& c) {
@@ -108,6 +110,14 @@ void fail_append(const std::function<void(Result<AppendInfo>, std::optional<Appe
                  kafka::ErrorCode code, Status status) {
   done(status, AppendError{code, status});
 }
+
+// A write the disk refused (full, EIO) left nothing in the log (the file is cut back): Kafka's
+// KAFKA_STORAGE_ERROR, which producers retry. Anything else is the broker's own failure.
+kafka::ErrorCode append_error_code(const Status& s) {
+  return s.code() == Errc::no_space || s.code() == Errc::io_error
+             ? kafka::ErrorCode::kafka_storage_error
+             : kafka::ErrorCode::unknown_server_error;
+}
 }  // namespace
 
 void Log::do_append(Bytes batch, int32_t leader_epoch,
@@ -130,9 +140,13 @@ void Log::do_append(Bytes batch, int32_t leader_epoch,
   BatchHeader h = parse_batch_header(batch).value();
   auto check =
       producers_.check(h.producer_id, h.producer_epoch, h.base_sequence, h.last_sequence());
-  if (!check.ok()) return fail(producer_error_code(check.status()), check.status());
+  if (!check.ok()) {
+    if (check.code() == Errc::out_of_range) GREGOR_PROBE(env_, log_append_out_of_order);
+    return fail(producer_error_code(check.status()), check.status());
+  }
   if (check->kind == ProducerCheck::Kind::duplicate) {
     ++counters_.duplicates;
+    GREGOR_PROBE(env_, log_append_duplicate);
     AppendInfo info{check->original->first_offset, check->original->last_offset, -1, true};
     done(info, std::nullopt);
     return finished();
@@ -154,7 +168,7 @@ void Log::do_append(Bytes batch, int32_t leader_epoch,
       guarded(alive_, [this, data, stamped, info, leader_epoch, done, finished](const Status& s) {
         if (!s.ok()) {
           ++counters_.append_errors;
-          fail_append(done, kafka::ErrorCode::unknown_server_error, s);
+          fail_append(done, append_error_code(s), s);
           return finished();
         }
         Segment& seg = active();
@@ -165,9 +179,12 @@ void Log::do_append(Bytes batch, int32_t leader_epoch,
               if (!at.ok()) {
                 // The file may hold part of the batch: cut it back so the next append lands
                 // cleanly.
-                active().file->truncate(position, [](const Status&) {});
+                // If even that fails the file's tail is unknown: stop serving until recovery.
+                active().file->truncate(position, guarded(alive_, [this](const Status& t) {
+                                          if (!t.ok()) go_offline(t);
+                                        }));
                 ++counters_.append_errors;
-                fail_append(done, kafka::ErrorCode::unknown_server_error, at.status());
+                fail_append(done, append_error_code(at.status()), at.status());
                 return finished();
               }
               active().on_batch(h, position, config_.index_interval_bytes);
@@ -186,21 +203,30 @@ void Log::do_append(Bytes batch, int32_t leader_epoch,
               bool flush_now = unflushed_messages_ >= config_.flush_messages ||
                                (config_.flush_ms != Duration::max() &&
                                 env_.clock.now() - last_flush_ >= config_.flush_ms);
+              // BUGGIFY: flushing sooner than the policy asks only makes more durable; it moves
+              // the recovery point, so recovery takes its index-loading path more often.
+              flush_now = flush_now || GREGOR_BUGGIFY(env_, log_flush_early);
               if (!flush_now) {
                 schedule_flush_timer();
                 done(info, std::nullopt);
                 return finished();
               }
-              do_flush(guarded(alive_, [info, done, finished](const Status& s) {
-                if (!s.ok()) {
-                  // The batch is in the log but may not be durable: the caller must treat it as
-                  // failed (and a replica restart will recover what is really on disk).
-                  fail_append(done, kafka::ErrorCode::kafka_storage_error, s);
-                } else {
-                  done(info, std::nullopt);
-                }
-                finished();
-              }));
+              // The policy's fsync makes the batch durable; the checkpoints (the recovery point
+              // among them) follow on their own timer, as Kafka's LogManager writes them, so an
+              // fsync per append does not cost three more writes and fsyncs.
+              schedule_checkpoint();
+              do_flush(/*checkpoint=*/false,
+                       guarded(alive_, [info, done, finished](const Status& s) {
+                         if (!s.ok()) {
+                           // The batch is in the log but may not be durable: the caller must treat
+                           // it as failed (and a replica restart will recover what is really on
+                           // disk).
+                           fail_append(done, kafka::ErrorCode::kafka_storage_error, s);
+                         } else {
+                           done(info, std::nullopt);
+                         }
+                         finished();
+                       }));
             }));
       }));
 }
@@ -212,7 +238,12 @@ void Log::maybe_roll(int64_t next_offset, size_t batch_bytes,
   // Relative offsets in the index are 32-bit: roll before one would not fit (Kafka does too).
   full |= !seg.empty() && !seg.index.can_index(next_offset + INT32_MAX / 2);
   bool old = !seg.empty() && env_.clock.now() - seg.created >= config_.segment_ms;
-  if (!full && !old) return done(Status::Ok());
+  // BUGGIFY: where segments end is the log's own business, and rolling early reaches what the
+  // default 1 GiB segments rarely do in a test: reads across segments, retention and compaction
+  // of sealed segments, recovery from index files, producer snapshots. Never an empty segment: a
+  // roll at its own base offset would replace it.
+  bool early = !full && !old && !seg.empty() && GREGOR_BUGGIFY(env_, log_roll_early);
+  if (!full && !old && !early) return done(Status::Ok());
   roll(next_offset, std::move(done));
 }
 
@@ -286,6 +317,24 @@ void Log::schedule_flush_timer() {
                                      }));
 }
 
+// A lagging recovery point is safe: recovery scans from it, so a later checkpoint only means less
+// to scan. The epoch checkpoint goes first (write_checkpoints), so it never lags the recovery
+// point.
+void Log::schedule_checkpoint() {
+  if (checkpoint_timer_ != kNoTimer) return;
+  checkpoint_timer_ =
+      env_.clock.schedule(kCheckpointInterval, guarded(alive_, [this] {
+                            checkpoint_timer_ = kNoTimer;
+                            enqueue([this](std::function<void()> finished) {
+                              if (!offline_.ok()) return finished();
+                              write_checkpoints(guarded(alive_, [finished](const Status& s) {
+                                if (!s.ok()) spdlog::warn("log: periodic checkpoint failed: {}", s);
+                                finished();
+                              }));
+                            });
+                          }));
+}
+
 // A failed fsync may have dropped dirty pages (the fsyncgate lesson): what the log holds in
 // memory may no longer be what is on disk, so it stops serving, as Kafka takes a failed log
 // directory offline. Recovery at the next open finds what really is durable.
@@ -294,19 +343,21 @@ void Log::go_offline(const Status& cause) {
   offline_ = errorf(Errc::io_error, "{} is offline after a failed fsync ({}); restart to recover",
                     dir_, cause.message());
   spdlog::error("{}", offline_.message());
+  GREGOR_PROBE(env_, log_offline);
   env_.tracer.event("log.offline", TraceFields().add("dir", dir_).add("cause", cause.message()));
+  if (on_offline_) on_offline_(offline_);
 }
 
 void Log::flush(std::function<void(const Status&)> done) {
   enqueue([this, done = std::move(done)](std::function<void()> finished) {
-    do_flush(guarded(alive_, [done, finished](const Status& s) {
-      done(s);
-      finished();
-    }));
+    do_flush(/*checkpoint=*/true, guarded(alive_, [done, finished](const Status& s) {
+               done(s);
+               finished();
+             }));
   });
 }
 
-void Log::do_flush(std::function<void(const Status&)> done) {
+void Log::do_flush(bool checkpoint, std::function<void(const Status&)> done) {
   int64_t flushed_to = log_end_offset_;
   std::vector<Step> steps;
   for (auto& [base, seg] : segments_) {
@@ -316,7 +367,8 @@ void Log::do_flush(std::function<void(const Status&)> done) {
   }
   // No directory fsync here: every segment file's entry was synced when it was created (roll,
   // restart_at, recovery), so a flush only needs the data.
-  run_steps(std::move(steps), guarded(alive_, [this, flushed_to, done](const Status& s) {
+  run_steps(std::move(steps),
+            guarded(alive_, [this, flushed_to, checkpoint, done](const Status& s) {
               if (!s.ok()) {
                 go_offline(s);
                 return done(s);
@@ -325,6 +377,7 @@ void Log::do_flush(std::function<void(const Status&)> done) {
               unflushed_messages_ = 0;
               last_flush_ = env_.clock.now();
               ++counters_.flushes;
+              if (!checkpoint) return done(Status::Ok());
               write_checkpoints(done);
             }));
 }
@@ -350,7 +403,7 @@ void Log::close(std::function<void(const Status&)> done) {
   enqueue([this, done = std::move(done)](std::function<void()> finished) {
     run_steps({[this](Next next) { write_indexes(active(), next); },
                [this](Next next) { write_snapshot(log_end_offset_, next); },
-               [this](Next next) { do_flush(next); }},
+               [this](Next next) { do_flush(/*checkpoint=*/true, next); }},
               guarded(alive_, [done, finished](const Status& s) {
                 done(s);
                 finished();

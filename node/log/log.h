@@ -35,6 +35,11 @@
 
 namespace gregor::log {
 
+// How soon after a flush-policy fsync the checkpoints (recovery point, high watermark, log start,
+// epochs) follow. Kafka writes recovery points every log.flush.offset.checkpoint.interval.ms
+// (60 s) and high watermarks every replica.high.watermark.checkpoint.interval.ms (5 s).
+inline constexpr Duration kCheckpointInterval = seconds(5);
+
 struct AppendInfo {
   int64_t first_offset = -1;
   int64_t last_offset = -1;
@@ -133,6 +138,10 @@ class Log {
   size_t segment_count() const { return segments_.size(); }
   const RecoveryReport& recovery_report() const { return recovery_; }
   const LogCounters& counters() const { return counters_; }
+  Env& env() const { return env_; }
+  // Called once when the log goes offline (a failed fsync: what the page cache holds can no
+  // longer be trusted to match the disk), after appends and reads start failing.
+  void set_on_offline(std::function<void(const Status&)> f) { on_offline_ = std::move(f); }
   const LeaderEpochCache& epochs() const { return epochs_; }
   const ProducerStateManager& producers() const { return producers_; }
   const std::string& dir() const { return dir_; }
@@ -182,8 +191,10 @@ class Log {
   void maybe_roll(int64_t next_offset, size_t batch_bytes, std::function<void(const Status&)> done);
   void roll(int64_t base, std::function<void(const Status&)> done);
   void write_indexes(Segment& segment, std::function<void(const Status&)> done);
-  void do_flush(std::function<void(const Status&)> done);
+  // fsyncs what the recovery point does not cover; then writes the checkpoints if `checkpoint`.
+  void do_flush(bool checkpoint, std::function<void(const Status&)> done);
   void schedule_flush_timer();
+  void schedule_checkpoint();
   void write_checkpoints(std::function<void(const Status&)> done);
   void go_offline(const Status& cause);
   void read_from(int64_t offset, size_t max_bytes, std::function<void(Result<ReadResult>)> done);
@@ -229,6 +240,7 @@ class Log {
   Segment& active() { return *segments_.rbegin()->second; }
 
   Env& env_;
+  std::function<void(const Status&)> on_offline_;
   std::string dir_;
   LogConfig config_;
   std::map<int64_t, std::unique_ptr<Segment>> segments_;  // by base offset
@@ -239,6 +251,7 @@ class Log {
   uint64_t unflushed_messages_ = 0;
   MonoTime last_flush_{};
   TimerId flush_timer_ = kNoTimer;
+  TimerId checkpoint_timer_ = kNoTimer;
   bool compacting_ = false;  // one compaction pass at a time
   LeaderEpochCache epochs_;
   ProducerStateManager producers_;

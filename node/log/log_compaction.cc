@@ -47,6 +47,7 @@
 #include <limits>
 #include <unordered_map>
 
+#include "base/fault_points.h"
 #include "base/guarded.h"
 #include "base/steps.h"
 #include "node/log/log.h"
@@ -56,6 +57,8 @@ namespace {
 
 // Per-entry cost of the offset map beyond the key bytes: offset, hash node, string header.
 constexpr size_t kMapEntryOverheadBytes = 64;
+// Rounds of a pass in which the log_compaction_map_full fault point may end a round early.
+constexpr uint64_t kBuggifyRoundsMax = 3;
 // maxTimestamp field of a v2 batch (see the layout in record_batch.h).
 constexpr size_t kBatchMaxTimestampOffset = 35;
 
@@ -231,7 +234,10 @@ void Log::run_compaction(std::shared_ptr<CompactionPass> pass,
                                               .add("removed", pass->removed));
     return done(Status::Ok());
   }
-  if (!snapshot_segments(*pass)) return done(compaction_abandoned());
+  if (!snapshot_segments(*pass)) {
+    GREGOR_PROBE(env_, log_compaction_abandoned);
+    return done(compaction_abandoned());
+  }
   pass->latest.clear();
   pass->map_bytes = 0;
   pass->map_full = false;
@@ -302,7 +308,15 @@ Status Log::map_chunk(CompactionPass& pass, ByteView chunk) {
         continue;
       }
       size_t cost = kMapEntryOverheadBytes + key.size();
-      if (pass.map_bytes + cost > config_.cleaner_map_bytes_max) {
+      bool full = pass.map_bytes + cost > config_.cleaner_map_bytes_max;
+      // BUGGIFY: a full map is the path of large partitions (a pass in rounds), which tests with
+      // a few keys never reach; a smaller map means more rounds, never a different result. Not
+      // on an empty map (it must take a key to progress), and only in the first rounds, so that
+      // a pass still ends after a few.
+      if (!full && !pass.latest.empty() && pass.rounds < kBuggifyRoundsMax) {
+        full = GREGOR_BUGGIFY(env_, log_compaction_map_full);
+      }
+      if (full) {
         if (pass.latest.empty()) {
           return errorf(Errc::invalid_argument,
                         "{}: a key of {} bytes does not fit cleaner_map_bytes_max", dir_,
@@ -473,6 +487,7 @@ bool Log::compaction_group_current(const CompactionPass& pass) const {
 // (whose files stay readable while open, even once unlinked) or the cleaned one, never a hole.
 void Log::swap_in(std::shared_ptr<CompactionPass> pass, std::function<void(const Status&)> done) {
   if (!compaction_group_current(*pass)) {
+    GREGOR_PROBE(env_, log_compaction_abandoned);
     return remove_compaction_files(*pass,
                                    [this, done](const Status&) { done(compaction_abandoned()); });
   }

@@ -72,24 +72,30 @@ void Log::scan_tail(Segment& seg, int64_t next_base, uint64_t file_size,
   seg.next_offset = from.offset;
   seg.bytes_since_index_entry = 0;
   seg.max_timestamp = seg.time_index.max_timestamp().value_or(-1);
-  scan_segment_from(
-      seg.file, from.position, from.offset, /*check_crc=*/false,
-      [this, &seg](const BatchHeader& h, uint64_t position) {
-        seg.on_batch(h, position, config_.index_interval_bytes);
-        ++recovery_.batches_scanned;
-        note_epoch(h);
-      },
-      guarded(alive_, [&seg, next_base, file_size, done](Result<ScanResult> r) {
-        if (!r.ok()) return done(r.status());
-        if (r->truncated) return done(error(Errc::corrupt, r->reason));
-        if (seg.next_offset != next_base || seg.size != file_size) {
-          return done(errorf(Errc::corrupt,
-                             "index leads to offset {} at position {}, but the segment ends at "
-                             "{} and the next segment starts at {}",
-                             seg.next_offset, seg.size, file_size, next_base));
-        }
-        done(Status::Ok());
-      }));
+  auto on_batch = [this, &seg](const BatchHeader& h, uint64_t position) {
+    seg.on_batch(h, position, config_.index_interval_bytes);
+    ++recovery_.batches_scanned;
+    note_epoch(h);
+  };
+  auto finish = guarded(alive_, [&seg, next_base, file_size, done](Result<ScanResult> r) {
+    if (!r.ok()) return done(r.status());
+    if (r->truncated) return done(error(Errc::corrupt, r->reason));
+    if (seg.next_offset != next_base || seg.size != file_size) {
+      return done(errorf(Errc::corrupt,
+                         "index leads to offset {} at position {}, but the segment ends at "
+                         "{} and the next segment starts at {}",
+                         seg.next_offset, seg.size, file_size, next_base));
+    }
+    done(Status::Ok());
+  });
+  // An index entry names the exact offset of the batch it points at. Without one the scan starts
+  // at the segment's first batch, whose offset may lie above the base offset: compaction drops
+  // whole batches from the front of a segment (found by the log_roll_early fault point, which
+  // made simulated compaction clean real segments: every such segment was rescanned).
+  if (seg.index.empty()) {
+    return scan_segment(seg.file, seg.base_offset, /*check_crc=*/false, on_batch, finish);
+  }
+  scan_segment_from(seg.file, from.position, from.offset, /*check_crc=*/false, on_batch, finish);
 }
 
 }  // namespace gregor::log

@@ -1,6 +1,7 @@
 // Reads: whole batches from an offset, and offset lookup by timestamp.
 #include <fmt/format.h>
 
+#include "base/fault_points.h"
 #include "base/guarded.h"
 #include "node/log/log.h"
 
@@ -9,12 +10,16 @@ namespace gregor::log {
 void Log::read(int64_t offset, size_t max_bytes, std::function<void(Result<ReadResult>)> done) {
   if (!offline_.ok()) return done(offline_);
   if (offset < log_start_offset_ || offset > log_end_offset_) {
+    GREGOR_PROBE(env_, log_read_out_of_range);
     return done(errorf(Errc::out_of_range, "offset {} outside [{}, {}] of {}", offset,
                        log_start_offset_, log_end_offset_, dir_));
   }
   if (offset == log_end_offset_) {
     return done(ReadResult{{}, log_start_offset_, log_end_offset_});
   }
+  // BUGGIFY: a read may return fewer batches than max_bytes allows (at least one); callers fetch
+  // again from where it ended. A limit of 1 byte returns exactly the first batch.
+  if (GREGOR_BUGGIFY(env_, log_read_short)) max_bytes = 1;
   read_from(offset, max_bytes, std::move(done));
 }
 
@@ -94,6 +99,7 @@ void Log::read_from(int64_t offset, size_t max_bytes,
     Picked p = pick_batches(*data, offset, max_bytes);
     if (p.corrupt) {
       ++counters_.read_corruptions;
+      GREGOR_PROBE(env_, log_read_corrupt);
       return done(errorf(Errc::corrupt, "{}: batch at offset >= {} fails validation: {}", dir_,
                          offset, p.reason));
     }
@@ -103,6 +109,7 @@ void Log::read_from(int64_t offset, size_t max_bytes,
     }
     // The first wanted batch is larger than what was read: read it whole (Kafka returns at
     // least one batch, whatever max_bytes says).
+    GREGOR_PROBE(env_, log_read_oversized_batch);
     size_t need = static_cast<size_t>(std::min<uint64_t>(p.need, limit - position));
     file->pread(
         position, need, guarded(alive_, [this, offset, done](Result<ReadBuffer> data) {
@@ -110,6 +117,7 @@ void Log::read_from(int64_t offset, size_t max_bytes,
           Picked again = pick_batches(*data, offset, SIZE_MAX);
           if (again.corrupt || again.empty()) {
             ++counters_.read_corruptions;
+            GREGOR_PROBE(env_, log_read_corrupt);
             return done(errorf(Errc::corrupt, "{}: unreadable batch at offset {}", dir_, offset));
           }
           done(ReadResult{take_picked(std::move(data).value(), again), log_start_offset_,

@@ -14,6 +14,7 @@
 
 #include <algorithm>
 
+#include "base/fault_points.h"
 #include "base/guarded.h"
 #include "base/steps.h"
 #include "node/log/log.h"
@@ -211,6 +212,7 @@ void Log::complete_swaps(std::vector<int64_t> swaps, std::vector<int64_t> segmen
     });
     steps.push_back([this](Next next) { env_.disk.fsync_dir(dir_, next); });
     recovery_.notes.push_back(fmt::format("{}: completed an interrupted compaction swap", swap));
+    GREGOR_PROBE(env_, log_recovery_swap_completed);
   }
   run_steps(std::move(steps), std::move(done));
 }
@@ -232,7 +234,10 @@ void Log::recover_segment(std::map<int64_t, disk::FilePtr>::iterator it,
   }
   auto following = std::next(it);
   bool flushed = following != files->end() && following->first <= recovery_point_;
-  if (!flushed || !recovery_index_files_.contains(base)) {
+  // BUGGIFY: index files are derived data; scanning instead of loading them is always correct
+  // (it is the path for a missing index) and rewrites them for the next open.
+  if (!flushed || !recovery_index_files_.contains(base) ||
+      GREGOR_BUGGIFY(env_, log_recovery_skip_index)) {
     return scan_recovered_segment(it, files, done);
   }
   auto seg = std::make_unique<Segment>(base, it->second, env_.clock.now());
@@ -246,6 +251,7 @@ void Log::recover_segment(std::map<int64_t, disk::FilePtr>::iterator it,
           producers_scanned_all_ = false;
           return recover_segment(std::next(it), files, done);
         }
+        GREGOR_PROBE(env_, log_recovery_index_unusable);
         recovery_.notes.push_back(fmt::format("{}: {}; rebuilding the indexes from the segment",
                                               segment_file(dir_, base, kOffsetIndexSuffix),
                                               s.message()));
@@ -306,6 +312,7 @@ void Log::cut_after_scan(std::map<int64_t, disk::FilePtr>::iterator it,
                                  r.valid_bytes, raw->next_offset, r.reason);
   recovery_.notes.push_back(note);
   spdlog::warn("log recovery: {}", note);
+  GREGOR_PROBE(env_, log_recovery_cut_tail);
   env_.tracer.event("log.recovery_cut", TraceFields()
                                             .add("dir", dir_)
                                             .add("segment", raw->base_offset)
@@ -324,6 +331,7 @@ void Log::delete_recovered_from(std::map<int64_t, disk::FilePtr>::iterator from,
                                 std::shared_ptr<std::map<int64_t, disk::FilePtr>> files,
                                 const std::string& why, std::function<void(const Status&)> done) {
   std::vector<Step> steps;
+  if (from != files->end()) GREGOR_PROBE(env_, log_recovery_deleted_segments);
   for (auto later = from; later != files->end(); ++later) {
     int64_t base = later->first;
     ++recovery_.segments_deleted;
@@ -347,6 +355,7 @@ void Log::finish_recovery(std::function<void(const Status&)> done) {
   bool past_start =
       !segments_.empty() && log_start_offset_ > segments_.rbegin()->second->next_offset;
   if (past_start) {
+    GREGOR_PROBE(env_, log_recovery_start_past_end);
     recovery_.notes.push_back(
         fmt::format("{}: log start {} is past the recovered end {}; "
                     "restarting the log there",

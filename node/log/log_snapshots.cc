@@ -5,6 +5,7 @@
 // a snapshot the state comes from scanning the remaining segments alone).
 #include <fmt/format.h>
 
+#include "base/fault_points.h"
 #include "base/guarded.h"
 #include "base/steps.h"
 #include "node/log/log.h"
@@ -76,6 +77,7 @@ void Log::try_snapshot(int64_t offset, std::function<void(const Status&)> done) 
               auto state = data.ok() ? ProducerStateManager::decode_snapshot(*data)
                                      : Result<ProducerStateManager>(data.status());
               if (!state.ok()) {
+                GREGOR_PROBE(env_, log_recovery_snapshot_unusable);
                 recovery_.notes.push_back(fmt::format("{}: {}; producer state rebuilt from the log",
                                                       path, state.status().message()));
                 return rebuild_producers_without_snapshot(done);
