@@ -8,7 +8,10 @@
 #include <memory>
 
 #include "bench/broker_bench.h"
+#include "bench/checker_bench.h"
 #include "bench/log_bench.h"
+#include "bench/sim_bench.h"
+#include "cli/sim_command.h"
 
 namespace gregor::cli {
 namespace {
@@ -39,6 +42,21 @@ int run_broker(const bench::BrokerBenchOptions& options) {
     return 1;
   }
   std::cout << result->dump() << "\n";
+  return 0;
+}
+
+struct SimArgs {
+  std::string scenario_path = "scenarios/default.toml";
+  bench::SimBenchOptions options;
+};
+
+int run_sim(const SimArgs& args) {
+  auto s = load_scenario(args.scenario_path);
+  if (!s.ok()) {
+    std::cerr << "gregor bench sim: " << s.status().message() << "\n";
+    return 2;
+  }
+  std::cout << bench::run_sim_bench(*s, args.options).dump(2) << "\n";
   return 0;
 }
 
@@ -84,6 +102,24 @@ void add_bench_command(CLI::App& app, int* exit_code) {
       ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 16))
       ->capture_default_str();
   broker->callback([broker_options, exit_code] { *exit_code = run_broker(*broker_options); });
+
+  auto sim_args = std::make_shared<SimArgs>();
+  CLI::App* sim = bench->add_subcommand(
+      "sim", "Simulator speed on a scenario: simulated seconds and acked records per wall second");
+  sim->add_option("scenario", sim_args->scenario_path, "Scenario file")->capture_default_str();
+  sim->add_option("--seed", sim_args->options.first_seed, "First seed")->capture_default_str();
+  sim->add_option("--seeds", sim_args->options.seeds, "Seeds to run")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1000}))
+      ->capture_default_str();
+  sim->callback([sim_args, exit_code] { *exit_code = run_sim(*sim_args); });
+
+  auto check_ops = std::make_shared<uint64_t>(bench::kCheckerBenchOps);
+  CLI::App* check =
+      bench->add_subcommand("check", "The history checker on a synthetic correct history (ops/s)");
+  check->add_option("--ops", *check_ops, "Operations in the history")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{100000000}))
+      ->capture_default_str();
+  check->callback([check_ops, exit_code] { *exit_code = bench::run_checker_bench(*check_ops); });
 }
 
 }  // namespace gregor::cli

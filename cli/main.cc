@@ -5,10 +5,12 @@
 
 #include "base/log.h"
 #include "cli/bench_command.h"
+#include "cli/check_command.h"
 #include "cli/client_commands.h"
 #include "cli/demo_command.h"
 #include "cli/dump_log_command.h"
 #include "cli/serve_command.h"
+#include "cli/sim_command.h"
 
 int main(int argc, char** argv) {
   gregor::init_logging("warn");
@@ -25,6 +27,10 @@ int main(int argc, char** argv) {
   gregor::cli::add_bench_command(app, &exit_code);
   gregor::cli::add_serve_command(app, &exit_code);
   gregor::cli::add_client_commands(app, &exit_code);
+  gregor::cli::add_sim_command(app, &exit_code);
+  gregor::cli::add_shrink_command(app, &exit_code);
+  gregor::cli::add_sweep_command(app, &exit_code);
+  gregor::cli::add_check_command(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -31,6 +31,7 @@ void TraceLog::write(MonoTime t, std::string_view node, std::string_view kind,
   if (file_) {
     *file_ << line_ << '\n';
   }
+  if (sink_) sink_(line_);
 }
 
 }  // namespace gregor::sim

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -27,6 +28,9 @@ class TraceLog {
   TraceLog() = default;
   explicit TraceLog(Options options);
 
+  // Every line written is also passed to sink (the scenario runner's history checker), if set.
+  void set_sink(std::function<void(std::string_view line)> sink) { sink_ = std::move(sink); }
+
   void write(MonoTime t, std::string_view node, std::string_view kind, const TraceFields& fields);
 
   uint64_t hash() const { return hash_.value(); }
@@ -41,6 +45,7 @@ class TraceLog {
   std::vector<std::string> kept_;
   std::unique_ptr<std::ofstream> file_;
   std::string line_;  // reused buffer
+  std::function<void(std::string_view)> sink_;
 };
 
 }  // namespace gregor::sim

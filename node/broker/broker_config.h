@@ -21,6 +21,7 @@
 
 #include "base/status.h"
 #include "base/time.h"
+#include "node/broker/bug_switches.h"
 #include "node/log/log_config.h"
 #include "node/log/record_batch.h"
 
@@ -93,6 +94,9 @@ struct BrokerConfig {
   Duration group_max_session_timeout_ms = milliseconds(1800000);
 
   int32_t fetch_max_bytes = 57671680;  // fetch.max.bytes: the broker's cap on one fetch response
+
+  // Simulation only (not a config key): planted and legacy bugs, all off.
+  BugSwitches bugs;
 
   // The log.* defaults as the LogConfig of a topic without overrides.
   log::LogConfig default_log_config() const;

@@ -36,6 +36,48 @@ void Partition::become_leader(int32_t epoch, std::vector<int32_t> isr) {
   isr_ = std::move(isr);
   // One replica: everything in the log is on every ISR member.
   log_->set_high_watermark(log_->log_end_offset());
+  trace_state();
+}
+
+void Partition::trace_state() {
+  std::array<int64_t, 4> now{leader_epoch_, log_->log_end_offset(), log_->high_watermark(),
+                             log_->log_start_offset()};
+  if (now == traced_ && isr_ == traced_isr_) return;
+  traced_ = now;
+  traced_isr_ = isr_;
+  std::string isr = "[";
+  for (size_t i = 0; i < isr_.size(); ++i) isr += (i ? "," : "") + std::to_string(isr_[i]);
+  isr += "]";
+  log_->env().tracer.event("replica.state", TraceFields()
+                                                .add("topic", topic_)
+                                                .add("partition", index_)
+                                                .add("role", "leader")
+                                                .add("epoch", leader_epoch_)
+                                                .add("leo", now[1])
+                                                .add("hw", now[2])
+                                                .add("log_start", now[3])
+                                                .add_raw("isr", isr));
+}
+
+// The planted bug: answer with the offset the batch should get, then append whenever. The
+// prediction is exact while appends succeed (the log assigns offsets in submission order), so
+// only a crash, a failed write or a failed fsync between the answer and durability shows it.
+void Partition::append_acking_first(Bytes records, std::function<void(AppendOutcome)> done) {
+  auto header = log::parse_batch_header(records);
+  int64_t count = header.ok() ? header->last_offset_delta + 1 : 1;
+  AppendOutcome out;
+  out.base_offset = std::max(predicted_end_offset_, log_->log_end_offset());
+  out.log_start_offset = log_->log_start_offset();
+  predicted_end_offset_ = out.base_offset + count;
+  done(out);
+  log_->append(std::move(records), leader_epoch_,
+               [this](Result<log::AppendInfo>, std::optional<log::AppendError>) {
+                 if (log_->high_watermark() < log_->log_end_offset()) {
+                   log_->set_high_watermark(log_->log_end_offset());
+                   if (on_new_data_) on_new_data_(*this, 0);
+                 }
+                 trace_state();
+               });
 }
 
 void Partition::append(Bytes records, int16_t acks, std::function<void(AppendOutcome)> done) {
@@ -44,6 +86,7 @@ void Partition::append(Bytes records, int16_t acks, std::function<void(AppendOut
         ErrorCode::not_enough_replicas,
         fmt::format("ISR {} < min.insync.replicas {}", isr_.size(), config_.min_insync_replicas)});
   }
+  if (bugs_.ack_before_append) return append_acking_first(std::move(records), std::move(done));
   size_t bytes = records.size();
   log_->append(
       std::move(records), leader_epoch_,
@@ -59,6 +102,7 @@ void Partition::append(Bytes records, int16_t acks, std::function<void(AppendOut
         if (!info.ok()) {
           out.error = error_for(info.status());
           out.message = info.status().message();
+          trace_state();
           return done(out);
         }
         out.base_offset = info->first_offset;
@@ -68,11 +112,13 @@ void Partition::append(Bytes records, int16_t acks, std::function<void(AppendOut
           log_->set_high_watermark(log_->log_end_offset());
           if (on_new_data_) on_new_data_(*this, bytes);
         }
+        trace_state();
         done(out);
       });
 }
 
 void Partition::read(int64_t offset, size_t max_bytes, std::function<void(FetchOutcome)> done) {
+  trace_state();  // retention may have moved the log start since the last change traced
   int64_t hw = log_->high_watermark();
   auto outcome = [this, hw](ErrorCode error) {
     FetchOutcome out;

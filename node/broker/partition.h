@@ -4,12 +4,14 @@
 // replication issue adds followers, ISR tracking and fetch-driven high-watermark advances here.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "node/broker/bug_switches.h"
 #include "node/broker/topic_config.h"
 #include "node/kafka/error_code.h"
 #include "node/log/log.h"
@@ -57,6 +59,14 @@ class Partition {
   // outside [log start, high watermark] is OFFSET_OUT_OF_RANGE (Kafka's consumer rule).
   void read(int64_t offset, size_t max_bytes, std::function<void(FetchOutcome)> done);
 
+  // Writes a "replica.state" trace line (docs/history-format.md) if role, epoch, log end, high
+  // watermark, log start or ISR changed since the last one. Called after each change this class
+  // makes; callers that change the log behind its back (retention) call it too.
+  void trace_state();
+
+  // The broker's bug switches (simulation only), applied from the next append on.
+  void set_bugs(const BugSwitches& bugs) { bugs_ = bugs; }
+
   // Called (synchronously) after every advance of the high watermark, with the bytes that became
   // readable.
   void set_on_new_data(std::function<void(Partition&, size_t bytes)> f) {
@@ -64,6 +74,8 @@ class Partition {
   }
 
  private:
+  void append_acking_first(Bytes records, std::function<void(AppendOutcome)> done);
+
   std::string topic_;
   int32_t index_;
   std::unique_ptr<log::Log> log_;
@@ -72,6 +84,11 @@ class Partition {
   int32_t leader_epoch_ = 0;
   std::vector<int32_t> isr_;
   std::function<void(Partition&, size_t bytes)> on_new_data_;
+  BugSwitches bugs_;
+  int64_t predicted_end_offset_ = 0;  // ack_before_append: the end once submissions land
+  // The state of the last replica.state line: epoch, log end, high watermark, log start.
+  std::array<int64_t, 4> traced_{-1, -1, -1, -1};
+  std::vector<int32_t> traced_isr_;
 };
 
 // The Kafka error for a failed log read or seam operation.

@@ -1,0 +1,22 @@
+// gregor sim SCENARIO [--seed N] [--json] [--trace FILE] [--out DIR] [--check-determinism]
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+#include "base/status.h"
+#include "sim/scenario/scenario.h"
+
+namespace gregor::cli {
+
+void add_sim_command(CLI::App& app, int* exit_code);
+// gregor shrink SCENARIO --seed N [--kind K] [--out FILE]
+void add_shrink_command(CLI::App& app, int* exit_code);
+// gregor sweep SCENARIO --seeds A..B [--shard i/n] [--jobs J] (cli/sweep_command.cc)
+void add_sweep_command(CLI::App& app, int* exit_code);
+
+// Reads and parses a scenario file (errors are "FILE:LINE: ..." or "cannot read ...").
+Result<scenario::Scenario> load_scenario(const std::string& path);
+
+}  // namespace gregor::cli

@@ -1,0 +1,142 @@
+#include "sim/scenario/nemesis_plan.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace gregor::scenario {
+namespace {
+
+constexpr int64_t kClockJumpMaxSeconds = 60;
+constexpr int64_t kClockDriftMaxPpm = 50'000;
+constexpr double kSwarmFamilyChance = 0.5;
+constexpr double kSwarmRateMin = 0.25, kSwarmRateMax = 2.0;
+
+bool has_end(FaultKind k) {
+  switch (k) {
+    case FaultKind::reset:
+    case FaultKind::fsync_eio:
+    case FaultKind::bit_flip:
+    case FaultKind::latent_read:
+    case FaultKind::clock_jump:
+      return false;
+    default:
+      return true;
+  }
+}
+
+bool is_network(FaultKind k) {
+  return k == FaultKind::partition || k == FaultKind::one_way || k == FaultKind::hold ||
+         k == FaultKind::slow_link || k == FaultKind::reset;
+}
+
+class Drawer {
+ public:
+  Drawer(const Scenario& s, Random& rng) : s_(s), rng_(rng) {
+    for (uint32_t b = 1; b <= s.brokers; ++b)
+      all_.push_back(NodeRef{.kind = NodeRef::Kind::broker, .broker = b});
+    for (auto& name : client_names(s))
+      all_.push_back(NodeRef{.kind = NodeRef::Kind::client, .name = name});
+  }
+
+  FaultSpec draw(FaultKind kind, Duration at) {
+    FaultSpec f;
+    f.kind = kind;
+    f.at = at;
+    if (has_end(kind))
+      f.duration = between(s_.nemesis.fault_duration_min, s_.nemesis.fault_duration_max);
+    if (kind == FaultKind::partition) {
+      std::vector<NodeRef> left, right;
+      for (auto& n : all_) (rng_.chance(0.5) ? left : right).push_back(n);
+      if (left.empty()) {
+        left.push_back(right.back());
+        right.pop_back();
+      }
+      if (right.empty() && left.size() > 1) {
+        right.push_back(left.back());
+        left.pop_back();
+      }
+      f.groups = {left, right};  // one node alone: a partition of nothing, skipped when played
+    } else if (is_network(kind)) {
+      // One end is a broker: a link between two clients carries nothing.
+      NodeRef a = broker();
+      NodeRef b = all_[rng_.uniform(0, all_.size() - 1)];
+      if (b == a) b = all_.size() > 1 ? all_[(index_of(a) + 1) % all_.size()] : a;
+      if (rng_.chance(0.5)) std::swap(a, b);
+      f.from = a;
+      f.to = b;
+    } else if (kind == FaultKind::power_loss) {
+      for (uint32_t b = 1; b <= s_.brokers; ++b)
+        if (rng_.chance(0.7))
+          f.nodes.push_back(NodeRef{.kind = NodeRef::Kind::broker, .broker = b});
+      if (f.nodes.empty()) f.nodes.push_back(broker());
+    } else if (kind == FaultKind::clog) {
+      f.nodes.push_back(all_[rng_.uniform(0, all_.size() - 1)]);
+    } else {
+      f.nodes.push_back(broker());
+    }
+    if (kind == FaultKind::crash) f.lose_unsynced = rng_.chance(0.5);
+    if (kind == FaultKind::clock_jump)
+      f.by = seconds(rng_.uniform_signed(-kClockJumpMaxSeconds, kClockJumpMaxSeconds));
+    if (kind == FaultKind::clock_drift)
+      f.ppm = rng_.uniform_signed(-kClockDriftMaxPpm, kClockDriftMaxPpm);
+    return f;
+  }
+
+  Duration between(Duration lo, Duration hi) {
+    return Duration(rng_.uniform_signed(lo.count(), std::max(lo, hi).count()));
+  }
+
+ private:
+  NodeRef broker() {
+    return NodeRef{.kind = NodeRef::Kind::broker,
+                   .broker = static_cast<uint32_t>(rng_.uniform(1, s_.brokers))};
+  }
+  size_t index_of(const NodeRef& r) const {
+    return static_cast<size_t>(std::find(all_.begin(), all_.end(), r) - all_.begin());
+  }
+
+  const Scenario& s_;
+  Random& rng_;
+  std::vector<NodeRef> all_;
+};
+
+}  // namespace
+
+std::vector<std::string> client_names(const Scenario& s) {
+  std::vector<std::string> names;
+  for (auto& p : s.producers)
+    for (uint32_t i = 1; i <= p.count; ++i) names.push_back(fmt::format("{}-{}", p.name, i));
+  for (auto& c : s.consumers)
+    for (uint32_t i = 1; i <= c.count; ++i) names.push_back(fmt::format("{}-{}", c.name, i));
+  return names;
+}
+
+std::vector<FaultSpec> draw_nemesis(const Scenario& s, Random& rng) {
+  const NemesisSpec& n = s.nemesis;
+  if (!n.enabled || s.brokers == 0) return {};
+  std::vector<FaultKind> families = n.families;
+  if (families.empty())
+    for (int i = 0; i < kFaultKinds; ++i) families.push_back(static_cast<FaultKind>(i));
+  double rate = 1.0;
+  if (n.swarm) {
+    std::vector<FaultKind> on;
+    for (FaultKind k : families)
+      if (rng.chance(kSwarmFamilyChance)) on.push_back(k);
+    if (on.empty()) on.push_back(families[rng.uniform(0, families.size() - 1)]);
+    families = std::move(on);
+    rate = kSwarmRateMin + rng.unit() * (kSwarmRateMax - kSwarmRateMin);
+  }
+  Drawer drawer(s, rng);
+  std::vector<FaultSpec> out;
+  Duration t = Duration::zero();
+  while (out.size() < kTimelineEntriesMax) {
+    Duration gap = drawer.between(n.interval_min, n.interval_max);
+    t += Duration(static_cast<int64_t>(static_cast<double>(gap.count()) / rate));
+    if (t >= s.duration) break;
+    out.push_back(drawer.draw(families[rng.uniform(0, families.size() - 1)], t));
+  }
+  return out;
+}
+
+}  // namespace gregor::scenario

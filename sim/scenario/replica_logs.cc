@@ -1,0 +1,64 @@
+#include "sim/scenario/replica_logs.h"
+
+#include <fmt/format.h>
+
+#include "node/log/record_batch.h"
+#include "sim/scenario/broker_process.h"
+
+namespace gregor::scenario {
+namespace {
+
+constexpr size_t kReadBytes = 1 << 20;
+constexpr Duration kReadDeadline = seconds(10);  // one read of a healthy simulated disk
+
+// Appends "[base,last,crc]" for each batch of the log, reading it whole. False if a read failed
+// or did not complete.
+bool summarise(sim::World& world, log::Log& log, std::string& batches) {
+  int64_t offset = log.log_start_offset();
+  while (offset < log.log_end_offset()) {
+    std::optional<Result<log::ReadResult>> r;
+    log.read(offset, kReadBytes, [&](Result<log::ReadResult> res) { r = std::move(res); });
+    world.run_until([&] { return r.has_value(); }, world.now() + kReadDeadline);
+    if (!r || !r->ok()) return false;
+    log::BatchIterator it((*r)->batches);
+    int64_t before = offset;
+    while (auto batch = it.next()) {
+      auto h = log::parse_batch_header(*batch);
+      if (!h.ok()) return false;
+      if (h->last_offset() < offset) continue;
+      if (batches.size() > 1) batches += ',';
+      batches += fmt::format("[{},{},{}]", h->base_offset, h->last_offset(), h->crc);
+      offset = h->last_offset() + 1;
+    }
+    if (offset == before) return false;  // no progress: a gap the log cannot explain
+  }
+  return true;
+}
+
+}  // namespace
+
+void trace_replica_logs(sim::Cluster& cluster, const std::vector<sim::NodeId>& brokers) {
+  sim::World& world = cluster.world();
+  for (sim::NodeId id : brokers) {
+    auto* process = cluster.service_as<BrokerProcess>(id);
+    if (!process) continue;
+    broker::Broker* b = &process->broker;
+    for (auto& [key, partition] : b->replicas().partitions()) {
+      log::Log& log = partition->log();
+      std::string batches = "[";
+      bool complete = summarise(world, log, batches);
+      batches += ']';
+      world.trace(id, "replica.log",
+                  TraceFields()
+                      .add("topic", key.first)
+                      .add("partition", key.second)
+                      .add("leo", log.log_end_offset())
+                      .add("hw", log.high_watermark())
+                      .add("log_start", log.log_start_offset())
+                      .add("complete", complete)
+                      .add_raw("batches", batches));
+    }
+  }
+}
+
+}  // namespace gregor::scenario

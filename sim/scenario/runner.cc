@@ -1,0 +1,375 @@
+#include "sim/scenario/runner.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <deque>
+#include <set>
+
+#include "base/assert.h"
+#include "client/admin.h"
+#include "node/broker/broker.h"
+#include "sim/check/checker.h"
+#include "sim/scenario/broker_process.h"
+#include "sim/scenario/fault_player.h"
+#include "sim/scenario/nemesis_plan.h"
+#include "sim/scenario/replica_logs.h"
+#include "sim/scenario/scenario_toml.h"
+#include "sim/scenario/workload.h"
+
+namespace gregor::scenario {
+namespace {
+
+constexpr uint16_t kBrokerPort = 9092;
+constexpr Duration kBootDeadline = seconds(30);  // brokers started, topics created
+constexpr Duration kProgressSlice = seconds(1);
+constexpr Duration kSetupRetryBackoff =
+    milliseconds(100);                         // of simulated time between progress calls
+constexpr double kDrainShareOfRecovery = 0.5;  // sends settle, then the final read
+
+struct IdleHost final : sim::Service {
+  explicit IdleHost(Env& e) : env(e) {}
+  Env& env;
+};
+
+std::string broker_name(uint32_t index) {
+  return fmt::format("broker-{}", index);
+}
+
+// The broker config of broker `index`: the scenario's keys, then what the simulator fixes.
+Result<broker::BrokerConfig> broker_config(const Scenario& s, uint32_t index) {
+  auto config = broker::parse_broker_config(broker_config_toml(s), "cluster.config");
+  if (!config.ok()) return config.status();
+  config->node_id = static_cast<int32_t>(index);
+  config->log_dir = "data";
+  config->listener = {broker_name(index), kBrokerPort};
+  config->advertised_listener = config->listener;
+  config->bugs.ack_before_append = s.bugs.ack_before_append;
+  return config;
+}
+
+class Run {
+ public:
+  Run(const Scenario& s, uint64_t seed, const RunOptions& o)
+      : s_(s), seed_(seed), options_(o), cluster_(cluster_options(s, seed, o)) {}
+
+  RunResult go();
+
+ private:
+  static sim::Cluster::Options cluster_options(const Scenario& s, uint64_t seed,
+                                               const RunOptions& o) {
+    sim::Cluster::Options c;
+    c.seed = seed;
+    c.trace.keep_lines = o.keep_trace_lines;
+    c.trace.path = o.trace_path;
+    c.buggify = s.buggify;
+    return c;
+  }
+  sim::World& world() { return cluster_.world(); }
+  bool boot();
+  bool create_topics();
+  void start_clients();
+  void play_faults(MonoTime start);
+  void run_load(MonoTime end, MonoTime start);
+  void drain_and_read(MonoTime deadline);
+  void judge(bool read_complete);
+  std::vector<std::string> bootstrap() const;
+  std::vector<client::TopicPartition> partitions_of(const std::vector<std::string>& topics) const;
+  uint32_t leader_of(const std::string& topic_partition);
+  ClientState& client_state(const std::string& name);
+
+  const Scenario& s_;
+  uint64_t seed_;
+  RunOptions options_;
+  sim::Cluster cluster_;
+  check::Checker checker_;
+  Status history_error_;
+  std::vector<sim::NodeId> brokers_;
+  std::map<std::string, sim::NodeId> clients_;
+  std::deque<ClientState> states_;  // stable addresses: processes hold references
+  std::unique_ptr<FaultPlayer> player_;
+  RunResult r_;
+};
+
+std::vector<std::string> Run::bootstrap() const {
+  std::vector<std::string> out;
+  for (uint32_t i = 1; i <= brokers_.size(); ++i)
+    out.push_back(fmt::format("{}:{}", broker_name(i), kBrokerPort));
+  return out;
+}
+
+std::vector<client::TopicPartition> Run::partitions_of(
+    const std::vector<std::string>& topics) const {
+  std::vector<client::TopicPartition> out;
+  for (auto& t : s_.topics) {
+    if (std::find(topics.begin(), topics.end(), t.name) == topics.end()) continue;
+    for (int32_t p = 0; p < t.partitions; ++p) out.push_back({t.name, p});
+  }
+  return out;
+}
+
+uint32_t Run::leader_of(const std::string& topic_partition) {
+  size_t dash = topic_partition.rfind('-');
+  if (dash == std::string::npos) return 0;
+  std::string topic = topic_partition.substr(0, dash);
+  int32_t index = std::atoi(topic_partition.c_str() + dash + 1);
+  for (uint32_t b = 1; b <= brokers_.size(); ++b) {
+    auto* svc = cluster_.service_as<BrokerProcess>(brokers_[b - 1]);
+    if (!svc) continue;
+    const auto& image = svc->broker.metadata();
+    auto t = image.topics.find(topic);
+    if (t == image.topics.end() || index < 0 ||
+        static_cast<size_t>(index) >= t->second.partitions.size())
+      continue;
+    int32_t leader = t->second.partitions[index].leader;
+    if (leader >= 1 && static_cast<uint32_t>(leader) <= brokers_.size()) return leader;
+  }
+  return 0;
+}
+
+ClientState& Run::client_state(const std::string& name) {
+  states_.push_back(ClientState{.name = name});
+  return states_.back();
+}
+
+bool Run::boot() {
+  for (uint32_t i = 1; i <= s_.brokers; ++i) {
+    auto config = broker_config(s_, i);
+    if (!config.ok()) {
+      r_.error = config.status().to_string();
+      return false;
+    }
+    brokers_.push_back(cluster_.add_process(broker_name(i), [c = *config](Env& env) {
+      return std::make_unique<BrokerProcess>(env, c);
+    }));
+  }
+  bool started = world().run_until(
+      [&] {
+        for (sim::NodeId id : brokers_) {
+          auto* svc = cluster_.service_as<BrokerProcess>(id);
+          if (!svc || !svc->started) return false;
+        }
+        return true;
+      },
+      world().now() + kBootDeadline);
+  for (sim::NodeId id : brokers_) {
+    auto* svc = cluster_.service_as<BrokerProcess>(id);
+    if (!started || !svc->started->ok()) {
+      r_.error = fmt::format("{} did not start: {}", world().node_name(id),
+                             started ? svc->started->to_string() : "timed out");
+      return false;
+    }
+  }
+  return create_topics();
+}
+
+// Setup is not under test: a lost answer (BUGGIFY drops responses) is retried until every topic
+// exists, TOPIC_ALREADY_EXISTS meaning an earlier attempt made it.
+bool Run::create_topics() {
+  if (s_.topics.empty()) return true;
+  sim::NodeId admin_node =
+      cluster_.add_process("admin", [](Env& env) { return std::make_unique<IdleHost>(env); });
+  client::AdminConfig config;
+  config.bootstrap_servers = bootstrap();
+  client::Admin admin(cluster_.service_as<IdleHost>(admin_node)->env, config);
+  MonoTime deadline = world().now() + kBootDeadline;
+  std::set<std::string> missing;
+  for (auto& t : s_.topics) missing.insert(t.name);
+  std::string last_error = "timed out";
+  while (!missing.empty() && world().now() < deadline) {
+    std::vector<client::NewTopic> topics;
+    for (auto& t : s_.topics)
+      if (missing.count(t.name))
+        topics.push_back(client::NewTopic{t.name, t.partitions, t.replication_factor, t.config});
+    std::optional<Result<std::vector<client::TopicResult>>> result;
+    admin.create_topics(std::move(topics), false, [&](auto res) { result = std::move(res); });
+    world().run_until([&] { return result.has_value(); }, deadline);
+    if (!result) break;
+    if (!result->ok()) {
+      last_error = result->status().to_string();
+      world().run_for(kSetupRetryBackoff);
+      continue;
+    }
+    for (auto& t : **result) {
+      if (t.ok() || t.error == kafka::ErrorCode::topic_already_exists) {
+        missing.erase(t.name);
+      } else if (!client::is_retriable(t.error)) {
+        r_.error = fmt::format("creating topic {}: {}", t.name, t.message);
+        return false;
+      }
+    }
+  }
+  if (!missing.empty()) r_.error = "creating topics: " + last_error;
+  return missing.empty();
+}
+
+void Run::start_clients() {
+  for (auto& p : s_.producers) {
+    for (uint32_t i = 1; i <= p.count; ++i) {
+      std::string name = fmt::format("{}-{}", p.name, i);
+      ClientState& state = client_state(name);
+      clients_[name] = cluster_.add_process(name, [&p, &state, b = bootstrap()](Env& env) {
+        return std::make_unique<ProducerProcess>(env, p, b, state);
+      });
+    }
+  }
+  for (auto& c : s_.consumers) {
+    for (uint32_t i = 1; i <= c.count; ++i) {
+      std::string name = fmt::format("{}-{}", c.name, i);
+      ClientState& state = client_state(name);
+      clients_[name] = cluster_.add_process(
+          name, [&c, &state, parts = partitions_of(c.topics), b = bootstrap()](Env& env) {
+            return std::make_unique<ConsumerProcess>(env, c, parts, b, state);
+          });
+    }
+  }
+}
+
+void Run::play_faults(MonoTime start) {
+  std::vector<FaultSpec> timeline = s_.timeline;
+  Random nemesis_rng = world().rng("nemesis").fork("plan");
+  for (auto& f : draw_nemesis(s_, nemesis_rng)) timeline.push_back(std::move(f));
+  std::stable_sort(timeline.begin(), timeline.end(),
+                   [](const FaultSpec& a, const FaultSpec& b) { return a.at < b.at; });
+  r_.timeline = timeline;
+  Topology topology{brokers_, clients_, [this](const std::string& tp) { return leader_of(tp); }};
+  player_ = std::make_unique<FaultPlayer>(cluster_, std::move(topology));
+  for (auto& f : timeline) player_->schedule(f, start);
+}
+
+void Run::run_load(MonoTime end, MonoTime start) {
+  double total = to_seconds(end - start) + to_seconds(s_.recovery);
+  while (world().now() < end) {
+    world().run_until(std::min(end, world().now() + kProgressSlice));
+    if (options_.progress) options_.progress(to_seconds(world().now() - start), total);
+  }
+}
+
+void Run::drain_and_read(MonoTime deadline) {
+  player_->heal_all();
+  for (auto& st : states_) st.load_on = false;
+  for (auto& [name, id] : clients_) {
+    if (auto* p = cluster_.service_as<ProducerProcess>(id)) p->flush();
+  }
+  MonoTime drain_end =
+      world().now() + Duration(static_cast<int64_t>(s_.recovery.count() * kDrainShareOfRecovery));
+  world().run_until(
+      [&] {
+        for (auto& st : states_)
+          if (st.pending > 0) return false;
+        return true;
+      },
+      std::min(drain_end, deadline));
+  std::vector<std::string> topics;
+  for (auto& t : s_.topics) topics.push_back(t.name);
+  ClientState& state = client_state("reader");
+  sim::NodeId reader = cluster_.add_process(
+      "reader", [&state, parts = partitions_of(topics), b = bootstrap()](Env& env) {
+        return std::make_unique<FinalReader>(env, parts, b, state);
+      });
+  bool read = world().run_until(
+      [&] {
+        auto* fr = cluster_.service_as<FinalReader>(reader);
+        return fr && fr->done();
+      },
+      deadline);
+  trace_replica_logs(cluster_, brokers_);
+  judge(read);
+}
+
+void Run::judge(bool read_complete) {
+  check::CheckResult cr = checker_.finish();
+  for (auto& v : cr.violations) r_.violations.push_back({v.kind, v.text, v.evidence});
+  for (size_t i = 0; i < check::kViolationKinds.size(); ++i)
+    if (cr.counts[i] > 0)
+      r_.violation_counts[std::string(check::kViolationKinds[i])] = cr.counts[i];
+  if (!read_complete) {
+    std::string text =
+        fmt::format("the final read did not finish within recovery = {}s after the faults stopped",
+                    to_seconds(s_.recovery));
+    // Safety mode promises nothing about availability; liveness mode does.
+    if (s_.mode == Mode::liveness) {
+      r_.violations.push_back({"unavailable", text, "{}"});
+      ++r_.violation_counts["unavailable"];
+    }
+  }
+  if (!history_error_.ok()) {
+    r_.violations.push_back({"bad-history", history_error_.to_string(), "{}"});
+    ++r_.violation_counts["bad-history"];
+  }
+  r_.records_lost = cr.stats.records_lost;
+  if (s_.expect == "pass") {
+    r_.pass = r_.violations.empty();
+  } else {
+    r_.pass = std::any_of(r_.violations.begin(), r_.violations.end(),
+                          [&](const Violation& v) { return v.kind == s_.expect; });
+  }
+}
+
+RunResult Run::go() {
+  auto wall_start = std::chrono::steady_clock::now();
+  r_.seed = seed_;
+  r_.scenario = s_.name;
+  r_.expect = s_.expect;
+  world().trace_log().set_sink([this](std::string_view line) {
+    Status st = checker_.add_line(line);
+    if (!st.ok() && history_error_.ok()) history_error_ = st;
+  });
+  world().trace(sim::kWorldNode, "run.start",
+                TraceFields()
+                    .add("scenario", s_.name)
+                    .add("seed", seed_)
+                    .add("mode", s_.mode == Mode::liveness ? "liveness" : "safety"));
+  if (boot()) {
+    start_clients();
+    MonoTime start = world().now();
+    play_faults(start);
+    run_load(start + s_.duration, start);
+    drain_and_read(start + s_.duration + s_.recovery);
+  }
+  world().trace_log().set_sink(nullptr);
+  for (auto& st : states_) {
+    r_.records_sent += st.sent;
+    r_.records_acked += st.acked;
+    r_.records_failed += st.failed;
+    r_.records_unknown += st.unknown + st.pending;
+    r_.records_polled += st.polled;
+  }
+  if (player_) r_.faults = player_->injected();
+  for (size_t i = 0; i < kProbeSiteCount; ++i)
+    if (cluster_.fault_points().probe_hits()[i] > 0)
+      r_.probes_hit.push_back(std::string(kProbeSites[i].name));
+  std::sort(r_.probes_hit.begin(), r_.probes_hit.end());
+  r_.buggify_fires = cluster_.fault_points().total_fires();
+  auto& log = world().trace_log();
+  r_.trace_hash = log.hash_hex();
+  r_.trace_lines = log.lines();
+  r_.events = world().counters().events_run;
+  r_.sim_seconds = to_seconds(world().now() - MonoTime{});
+  if (options_.keep_trace_lines) r_.trace_kept = log.kept_lines();
+  r_.wall_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+  if (!r_.error.empty()) r_.pass = false;
+  return std::move(r_);
+}
+
+}  // namespace
+
+RunResult run_scenario(const Scenario& scenario, uint64_t seed, const RunOptions& options) {
+  for (auto& c : scenario.consumers) {
+    if (c.mode == ConsumerMode::group) {
+      RunResult r;
+      r.seed = seed;
+      r.scenario = scenario.name;
+      r.expect = scenario.expect;
+      r.error = fmt::format("consumer '{}': group consumers need the group coordinator (issue 6)",
+                            c.name);
+      return r;
+    }
+  }
+  Run run(scenario, seed, options);
+  return run.go();
+}
+
+}  // namespace gregor::scenario
