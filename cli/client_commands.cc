@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "base/trace.h"
+#include "cli/history_file.h"
 #include "client/admin.h"
 #include "client/consumer.h"
 #include "client/producer.h"
@@ -134,6 +135,7 @@ struct ProduceArgs {
   int64_t linger_ms = 5;
   std::optional<int32_t> partition;
   int64_t delivery_timeout_ms = 120000;
+  std::string history_path;
 };
 
 Result<client::ProducerConfig> producer_config(const ProduceArgs& a) {
@@ -211,12 +213,48 @@ class StdinLines {
   bool eof_ = false;
 };
 
+// The history lines of a send (docs/history-format.md): the record's value is its identity, so
+// the lines sent must be unique for `gregor check` to follow them.
+uint64_t record_send(HistoryFile& history, const ProduceArgs& args,
+                     const client::ProducerConfig& config, const client::ProducerRecord& r) {
+  if (!history.enabled()) return 0;
+  uint64_t op = history.next_op();
+  TraceFields f;
+  f.add("op", op).add("f", "send").add("topic", args.topic);
+  if (r.key) {
+    f.add("key", std::string_view(reinterpret_cast<const char*>(r.key->data()), r.key->size()));
+  } else {
+    f.add_raw("key", "null");
+  }
+  f.add("value", std::string_view(reinterpret_cast<const char*>(r.value->data()), r.value->size()));
+  f.add("ordered", config.enable_idempotence || config.max_in_flight_requests_per_connection == 1);
+  f.add("idempotent", config.enable_idempotence);
+  history.write("op.invoke", f);
+  return op;
+}
+
+void record_report(HistoryFile& history, uint64_t op, const DeliveryReport& d) {
+  if (!history.enabled()) return;
+  TraceFields f;
+  f.add("op", op).add("f", "send");
+  if (d.result.ok() && d.result->offset >= 0) {
+    history.write("op.ok", f.add("partition", d.result->partition).add("offset", d.result->offset));
+  } else if (d.result.ok()) {
+    history.write("op.unknown", f.add("error", "acks=0: no answer"));
+  } else {
+    history.write(d.indefinite ? "op.unknown" : "op.fail",
+                  f.add("error", d.result.status().to_string()));
+  }
+}
+
 int produce(const ProduceArgs& args) {
   auto config = producer_config(args);
   if (!config.ok()) throw CLI::ValidationError(config.status().message());
   auto rt = Runtime::create("gregor-produce");
   if (!rt.ok()) return fail("produce", rt.status().message());
   client::Producer producer((*rt)->env(), *config);
+  auto history = HistoryFile::open(args.history_path, fmt::format("produce-{}", getpid()));
+  if (!history.ok()) return fail("produce", history.status().message());
   uint64_t lines = 0, delivered = 0, failed = 0;
   auto on_line = [&](std::string_view line) {
     client::ProducerRecord r;
@@ -230,7 +268,9 @@ int produce(const ProduceArgs& args) {
       r.value = record_bytes(line);
     }
     uint64_t n = ++lines;
-    producer.send(std::move(r), [&, n](const DeliveryReport& d) {
+    uint64_t op = record_send(*history, args, *config, r);
+    producer.send(std::move(r), [&, n, op](const DeliveryReport& d) {
+      record_report(*history, op, d);
       if (d.result.ok()) {
         ++delivered;
         return;
@@ -283,6 +323,9 @@ void add_produce(CLI::App& app, int* exit_code) {
                   "Give up on a record after this long")
       ->check(CLI::Range(int64_t{1}, int64_t{86400000}))
       ->default_str("120000");
+  cmd->add_option("--history", args->history_path,
+                  "Append every send to this history file (docs/history-format.md) for "
+                  "`gregor check`; stdin lines must then be unique");
   cmd->callback([args, exit_code] { *exit_code = produce(*args); });
 }
 
@@ -298,6 +341,7 @@ struct ConsumeArgs {
   std::optional<int64_t> timeout_ms;
   bool print_key = false;
   bool print_offset = false;
+  std::string history_path;
 };
 
 // The partitions to read: the one asked for, or every partition of the topic.
@@ -337,6 +381,47 @@ void print_record(const client::ConsumerRecord& r, const ConsumeArgs& args) {
   std::cout << line;
 }
 
+// Where reading starts: `offset`, or -1 for "wherever the reset policy puts it".
+void record_seek(HistoryFile& history, const std::vector<client::TopicPartition>& partitions,
+                 int64_t offset) {
+  if (!history.enabled()) return;
+  std::string positions = "[";
+  for (auto& tp : partitions) {
+    if (positions.size() > 1) positions += ',';
+    positions += '[';
+    append_json_string(positions, tp.topic);
+    positions += fmt::format(",{},{}]", tp.partition, offset);
+  }
+  positions += ']';
+  uint64_t op = history.next_op();
+  history.write("op.invoke", TraceFields().add("op", op).add("f", "seek"));
+  history.write("op.ok",
+                TraceFields().add("op", op).add("f", "seek").add_raw("positions", positions));
+}
+
+// A poll that returned records (empty polls are waiting, not reads, and leave no line).
+void record_poll(HistoryFile& history, const std::vector<client::ConsumerRecord>& records) {
+  if (!history.enabled() || records.empty()) return;
+  std::string out = "[";
+  for (auto& r : records) {
+    if (out.size() > 1) out += ',';
+    out += '[';
+    append_json_string(out, r.topic);
+    out += fmt::format(",{},{},", r.partition, r.offset);
+    if (r.value) {
+      append_json_string(
+          out, std::string_view(reinterpret_cast<const char*>(r.value->data()), r.value->size()));
+    } else {
+      out += "\"<null>\"";
+    }
+    out += ']';
+  }
+  out += ']';
+  uint64_t op = history.next_op();
+  history.write("op.invoke", TraceFields().add("op", op).add("f", "poll"));
+  history.write("op.ok", TraceFields().add("op", op).add("f", "poll").add_raw("records", out));
+}
+
 int consume(const ConsumeArgs& args) {
   if (args.offset && !args.partition) throw CLI::ValidationError("--offset needs --partition");
   client::ConsumerConfig config;
@@ -356,6 +441,9 @@ int consume(const ConsumeArgs& args) {
   } else if (args.from_beginning) {
     consumer.seek_to_beginning();
   }
+  auto history = HistoryFile::open(args.history_path, fmt::format("consume-{}", getpid()));
+  if (!history.ok()) return fail("consume", history.status().message());
+  record_seek(*history, *partitions, args.offset.value_or(-1));
   uint64_t count = 0;
   MonoTime last_record = (*rt)->env().clock.now();
   int status = 0;
@@ -373,6 +461,7 @@ int consume(const ConsumeArgs& args) {
       status = fail("consume", got->status().message());
       break;
     }
+    record_poll(*history, **got);
     for (auto& r : **got) {
       if (args.max_messages && count >= *args.max_messages) break;
       print_record(r, args);
@@ -403,6 +492,9 @@ void add_consume(CLI::App& app, int* exit_code) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--print-key", args->print_key, "Print the key (\"null\" if none), then a tab");
   cmd->add_flag("--print-offset", args->print_offset, "Print partition:offset, then a tab");
+  cmd->add_option("--history", args->history_path,
+                  "Append every read to this history file (docs/history-format.md) for "
+                  "`gregor check`");
   cmd->callback([args, exit_code] { *exit_code = consume(*args); });
 }
 

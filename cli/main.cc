@@ -20,7 +20,10 @@ int main(int argc, char** argv) {
   std::string level = "warn";
   app.add_option("--log-level", level, "trace, debug, info, warn, error, off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
-      ->each([](const std::string& l) { gregor::init_logging(l); });
+      ->each([](const std::string& l) {
+        gregor::init_logging(l);
+        gregor::cli::log_level_given = true;
+      });
   int exit_code = 0;
   gregor::cli::add_demo_command(app, &exit_code);
   gregor::cli::add_dump_log_command(app, &exit_code);

@@ -9,12 +9,17 @@
 #include <iostream>
 #include <sstream>
 
+#include "base/log.h"
 #include "sim/determinism.h"
 #include "sim/scenario/runner.h"
 #include "sim/scenario/scenario_toml.h"
 #include "sim/scenario/shrink.h"
 
 namespace gregor::cli {
+
+void quiet_logging_unless_asked() {
+  if (!log_level_given) init_logging("off");
+}
 
 Result<scenario::Scenario> load_scenario(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -65,6 +70,7 @@ int check_determinism(const scenario::Scenario& s, uint64_t seed) {
 }
 
 int run_sim(const SimArgs& args) {
+  quiet_logging_unless_asked();
   auto s = load_scenario(args.scenario_path);
   if (!s.ok()) {
     std::cerr << "gregor sim: " << s.status().message() << "\n";
@@ -110,6 +116,7 @@ struct ShrinkArgs {
 };
 
 int run_shrink(const ShrinkArgs& args) {
+  quiet_logging_unless_asked();
   auto s = load_scenario(args.scenario_path);
   if (!s.ok()) {
     std::cerr << "gregor shrink: " << s.status().message() << "\n";

@@ -16,6 +16,12 @@ void add_shrink_command(CLI::App& app, int* exit_code);
 // gregor sweep SCENARIO --seeds A..B [--shard i/n] [--jobs J] (cli/sweep_command.cc)
 void add_sweep_command(CLI::App& app, int* exit_code);
 
+// Set when --log-level was given. Simulated runs log the brokers' reactions to injected faults
+// (errors, by design); the scenario commands silence them unless asked, so the summary stays one
+// screen.
+inline bool log_level_given = false;
+void quiet_logging_unless_asked();
+
 // Reads and parses a scenario file (errors are "FILE:LINE: ..." or "cannot read ...").
 Result<scenario::Scenario> load_scenario(const std::string& path);
 

@@ -45,6 +45,7 @@ scenario::SeedOutcome run_seed(const scenario::Scenario& s, uint64_t seed) {
 }
 
 int run_sweep_command(const SweepArgs& args) {
+  quiet_logging_unless_asked();
   auto s = load_scenario(args.scenario_path);
   auto range = scenario::parse_seed_range(args.seeds);
   auto shard = scenario::parse_shard(args.shard);

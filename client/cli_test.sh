@@ -3,7 +3,8 @@
 # `gregor serve` on loopback (run through tests/interop/with_broker.sh, which sets BROKER):
 # create / list / describe / delete topics, produce lines with keys, every codec and idempotence,
 # read them back by partition, offset and from the beginning, and the exit codes (2 for usage
-# errors, 1 for failures such as an unreachable broker or an unknown topic).
+# errors, 1 for failures such as an unreachable broker or an unknown topic), and that a real
+# run's --history files pass `gregor check` (and a forged read in one does not).
 # Usage: with_broker.sh GREGOR cli_test.sh GREGOR
 set -euo pipefail
 gregor=$1
@@ -84,8 +85,27 @@ grep -q UNKNOWN_TOPIC_OR_PARTITION "$work/err" || fail "unknown topic: $(cat "$w
 g --help | grep -q produce || fail "help lists no produce"
 g produce --help | grep -q -- --key-separator || fail "produce help"
 
+# --- a real run's history, checked like a simulated one ---------------------------------------
+g topics --bootstrap-server "$BROKER" create --topic cli-h --partitions 2 >/dev/null
+seq 1 300 | sed 's/^/h-/' | g produce --bootstrap-server "$BROKER" --topic cli-h --idempotence \
+  --history "$work/history.jsonl"
+g consume --bootstrap-server "$BROKER" --topic cli-h --from-beginning --max-messages 300 \
+  --timeout-ms 20000 --history "$work/history.jsonl" >/dev/null 2>&1
+[[ $(grep -c '"op.ok"' "$work/history.jsonl") -ge 301 ]] || fail "history: $(head -3 "$work/history.jsonl")"
+expect_status 0 g check "$work/history.jsonl"
+grep -q PASS "$work/out" || fail "check of a real run: $(cat "$work/out")"
+# A reader that saw another value at an acknowledged offset is caught.
+first_ok=$(grep -m1 '"op.ok","op":1,' "$work/history.jsonl")
+part=$(sed 's/.*"partition":\([0-9]*\).*/\1/' <<<"$first_ok")
+off=$(sed 's/.*"offset":\([0-9]*\).*/\1/' <<<"$first_ok")
+echo '{"t":1,"n":"liar","k":"op.invoke","op":1,"f":"poll"}' >>"$work/history.jsonl"
+echo "{\"t\":2,\"n\":\"liar\",\"k\":\"op.ok\",\"op\":1,\"f\":\"poll\",\"records\":[[\"cli-h\",$part,$off,\"forged\"]]}" \
+  >>"$work/history.jsonl"
+expect_status 1 g check "$work/history.jsonl"
+grep -q inconsistent-offsets "$work/out" || fail "forged read not caught: $(cat "$work/out")"
+
 # --- delete -------------------------------------------------------------------------------------
-out=$(g topics --bootstrap-server "$BROKER" delete --topic cli-t --topic cli-c)
+out=$(g topics --bootstrap-server "$BROKER" delete --topic cli-t --topic cli-c --topic cli-h)
 [[ $out == *"Deleted topic cli-t."* && $out == *"Deleted topic cli-c."* ]] || fail "delete: $out"
 ! g topics --bootstrap-server "$BROKER" list | grep -qx cli-t || fail "cli-t still listed"
 expect_status 1 g topics --bootstrap-server "$BROKER" delete --topic cli-t

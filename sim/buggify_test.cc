@@ -112,6 +112,8 @@ struct WorkloadRun {
 constexpr int kPartitions = 2;
 constexpr int kWaves = 12;
 constexpr int kRecordsPerWave = 25;
+// Values long enough that each partition outgrows the smallest segment log_roll_early cuts.
+constexpr size_t kValuePadding = 200;
 
 // Produces kWaves waves of records idempotently with every fault point enabled (a wave at a time,
 // so the log sees many appends), crashes the broker process (its page cache survives, so every
@@ -134,8 +136,9 @@ WorkloadRun run_workload(uint64_t seed) {
         r.topic = "t";
         r.partition = i % kPartitions;
         r.key = bytes_of("k" + std::to_string(i));
-        r.value = bytes_of("v" + std::to_string(i));
-        sent[*r.partition].push_back("v" + std::to_string(i));
+        std::string value = "v" + std::to_string(i) + std::string(kValuePadding, '.');
+        r.value = bytes_of(value);
+        sent[*r.partition].push_back(value);
         records.push_back(std::move(r));
       }
       auto reports = client::testing::produce_all(w, producer, std::move(records));

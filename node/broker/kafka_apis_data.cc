@@ -5,6 +5,7 @@
 
 #include <set>
 
+#include "base/fault_points.h"
 #include "base/guarded.h"
 #include "base/steps.h"
 #include "node/broker/kafka_apis.h"
@@ -191,6 +192,10 @@ void KafkaApis::read_fetch(std::shared_ptr<DelayedFetch> fetch) {
   run_steps(std::move(steps), guarded(alive_, [this, fetch, any_error](const Status&) {
               bool enough =
                   fetch->bytes_read >= static_cast<size_t>(std::max(0, fetch->req.min_bytes));
+              if (delayed_.size() >= kDelayedFetchesMax)
+                GREGOR_PROBE(env_, broker_delayed_fetches_full);
+              // BUGGIFY: answering with less than min_bytes is what the deadline does anyway.
+              enough = enough || GREGOR_BUGGIFY(env_, broker_fetch_answer_early);
               if (fetch->final_pass || enough || *any_error ||
                   env_.clock.now() >= fetch->deadline || delayed_.size() >= kDelayedFetchesMax) {
                 return finish_fetch(fetch);
@@ -204,6 +209,7 @@ void KafkaApis::read_fetch(std::shared_ptr<DelayedFetch> fetch) {
                                                  guarded(alive_, [this, fetch] {
                                                    fetch->timer = kNoTimer;
                                                    if (!fetch->waiting) return;
+                                                   GREGOR_PROBE(env_, broker_delayed_fetch_expired);
                                                    fetch->waiting = false;
                                                    delayed_.remove(fetch);
                                                    fetch->final_pass = true;

@@ -1,5 +1,6 @@
 #include "node/broker/partition.h"
 
+#include "base/fault_points.h"
 #include "node/log/record_batch.h"
 
 namespace gregor::broker {
@@ -129,6 +130,7 @@ void Partition::read(int64_t offset, size_t max_bytes, std::function<void(FetchO
     return out;
   };
   if (offset < log_->log_start_offset() || offset > hw) {
+    GREGOR_PROBE(log_->env(), partition_fetch_out_of_range);
     return done(outcome(ErrorCode::offset_out_of_range));
   }
   if (offset == hw) return done(outcome(ErrorCode::none));

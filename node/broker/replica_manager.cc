@@ -79,6 +79,7 @@ void ReplicaManager::on_log_dir_failure(const Status& why) {
   }
   spdlog::error("log dir {} failed: halting so the broker restarts ({})", config_.log_dir,
                 why.message());
+  GREGOR_PROBE(env_, broker_log_dir_failed);
   env_.halt(why);
 }
 

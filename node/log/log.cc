@@ -105,6 +105,8 @@ void Log::append(Bytes batch, int32_t leader_epoch,
 }
 
 namespace {
+constexpr uint64_t kEarlyRollBytesMin = 16 << 10;  // BUGGIFY log_roll_early: smallest segment
+
 // Fails an append with a Kafka error, keeping the detail.
 void fail_append(const std::function<void(Result<AppendInfo>, std::optional<AppendError>)>& done,
                  kafka::ErrorCode code, Status status) {
@@ -241,8 +243,10 @@ void Log::maybe_roll(int64_t next_offset, size_t batch_bytes,
   // BUGGIFY: where segments end is the log's own business, and rolling early reaches what the
   // default 1 GiB segments rarely do in a test: reads across segments, retention and compaction
   // of sealed segments, recovery from index files, producer snapshots. Never an empty segment: a
-  // roll at its own base offset would replace it.
-  bool early = !full && !old && !seg.empty() && GREGOR_BUGGIFY(env_, log_roll_early);
+  // roll at its own base offset would replace it; and never below kEarlyRollBytesMin, so that a
+  // simulated run with small batches does not spend its time creating segment files.
+  bool early =
+      !full && !old && seg.size >= kEarlyRollBytesMin && GREGOR_BUGGIFY(env_, log_roll_early);
   if (!full && !old && !early) return done(Status::Ok());
   roll(next_offset, std::move(done));
 }

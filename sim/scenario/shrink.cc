@@ -88,6 +88,7 @@ class Shrinker {
   bool pass_faults();
   bool pass_time();
   bool pass_fault_durations();
+  bool pass_shift();
   bool pass_clients();
   bool pass_messages();
   bool pass_topics();
@@ -172,6 +173,18 @@ bool Shrinker::pass_time() {
   return progress;
 }
 
+// The same faults, earlier: the run before the first fault is mostly waiting.
+bool Shrinker::pass_shift() {
+  if (best_.timeline.empty()) return false;
+  Duration first = best_.timeline.front().at;
+  for (auto& f : best_.timeline) first = std::min(first, f.at);
+  if (first <= kTailAfterLastFault) return false;
+  Duration by = std::chrono::floor<std::chrono::milliseconds>(first - kTailAfterLastFault);
+  Scenario c = best_;
+  for (auto& f : c.timeline) f.at -= by;
+  return attempt(c, fmt::format("faults {} earlier", format_duration_toml(by)));
+}
+
 bool Shrinker::pass_fault_durations() {
   bool progress = false;
   for (size_t i = 0; i < best_.timeline.size(); ++i) {
@@ -228,6 +241,12 @@ bool Shrinker::pass_messages() {
 
 bool Shrinker::pass_topics() {
   bool progress = false;
+  // Whole topics first (their producers go, consumers stop reading them).
+  for (size_t i = best_.topics.size(); i-- > 0 && best_.topics.size() > 1;) {
+    Scenario c = best_;
+    c.topics.erase(c.topics.begin() + static_cast<ptrdiff_t>(i));
+    progress = attempt(c, fmt::format("topic '{}' removed", best_.topics[i].name)) || progress;
+  }
   for (size_t i = 0; i < best_.topics.size(); ++i) {
     if (best_.topics[i].partitions <= 1) continue;
     Scenario c = best_;
@@ -280,6 +299,7 @@ ShrinkResult Shrinker::run(const Scenario& original) {
   bool progress = true;
   while (progress && runs_ < o_.runs_max) {
     progress = pass_faults();
+    progress = pass_shift() || progress;
     progress = pass_time() || progress;
     progress = pass_clients() || progress;
     progress = pass_topics() || progress;
@@ -291,6 +311,7 @@ ShrinkResult Shrinker::run(const Scenario& original) {
   out.minimal.seed = o_.seed;
   out.minimal.expect = kind_;
   out.minimal.name = original.name + "-min";
+  if (!out.minimal.nemesis.enabled) out.minimal.nemesis = NemesisSpec{};  // nothing to write
   out.minimal.description = fmt::format(
       "Shrunk by `gregor shrink` from {} with seed {}: shows {}. Set expect = \"pass\" once the "
       "bug is fixed to keep it as a regression scenario.",

@@ -3,10 +3,10 @@
 // nemesis into the concrete timeline it drew (so faults can be removed one by one), then repeats
 // passes until none makes progress:
 //   - faults: delta debugging over the timeline (remove halves, quarters, ..., single entries);
-//   - time: the run ends soon after the last fault; fault durations halve;
+//   - time: faults move earlier, the run ends soon after the last fault, fault durations halve;
 //   - clients: workloads removed, instance counts cut to 1;
 //   - messages: producer rates halve, record limits cut;
-//   - topics: partitions cut (faults naming a removed partition go with it);
+//   - topics: topics removed, partitions cut (faults naming a removed partition go with them);
 //   - cluster: fewer brokers where replication factors allow.
 // A candidate is kept only if its run reproduces the target kind. Runs are deterministic, so the
 // result reproduces with its fixed seed.
