@@ -73,6 +73,8 @@ class DemoRealTest : public ::testing::Test {
   std::vector<std::unique_ptr<Env>> envs_;
   std::vector<std::unique_ptr<demo::CounterNode>> nodes_{kNodes};
   demo::CounterHistory history_;
+  // The client's Env outlives the client (TearDown destroys the client, which still uses it).
+  std::unique_ptr<Env> client_env_;
   std::unique_ptr<demo::CounterClient> client_;
 };
 
@@ -80,11 +82,12 @@ TEST_F(DemoRealTest, CounterOnTcpAndPosixFilesSurvivesRestart) {
   for (int i = 0; i < kNodes; ++i) start_node(i);
   ASSERT_TRUE(loop_->run_until([&] { return converged(); }, kTimeout)) << "nodes never ready";
 
-  Env client_env{*clock_, *random_, *network_, *disks_[0], tracer_, "client"};
+  client_env_ =
+      std::make_unique<Env>(Env{*clock_, *random_, *network_, *disks_[0], tracer_, "client"});
   demo::CounterClientConfig cc{.client = 0, .nodes = addresses_};
   cc.think_min = Duration::zero();
   cc.think_max = milliseconds(1);
-  client_ = std::make_unique<demo::CounterClient>(client_env, cc, &history_);
+  client_ = std::make_unique<demo::CounterClient>(*client_env_, cc, &history_);
   auto acked = [&] {
     return std::count_if(history_.ops.begin(), history_.ops.end(),
                          [](auto& op) { return op.outcome == demo::CounterOp::Outcome::ok; });
