@@ -51,6 +51,7 @@ struct SimArgs {
 };
 
 int run_sim(const SimArgs& args) {
+  quiet_logging_unless_asked();
   auto s = load_scenario(args.scenario_path);
   if (!s.ok()) {
     std::cerr << "gregor bench sim: " << s.status().message() << "\n";
