@@ -98,11 +98,12 @@ int run_sim(const SimArgs& args) {
     std::ofstream(args.out_dir + "/summary.txt") << text;
     std::ofstream(args.out_dir + "/summary.json") << json << "\n";
   }
-  std::cout << (args.json ? json + "\n" : text);
+  // Where the outputs went comes first: the summary's last line is always its trace-hash.
   if (!args.out_dir.empty() && !args.json) {
     std::cout << fmt::format("outputs: {0}/summary.txt {0}/summary.json {0}/trace.jsonl\n",
                              args.out_dir);
   }
+  std::cout << (args.json ? json + "\n" : text);
   if (!r.error.empty()) return 2;
   return r.pass ? 0 : 1;
 }
