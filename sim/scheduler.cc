@@ -115,10 +115,17 @@ bool Scheduler::run_next() {
   return true;
 }
 
-MonoTime Scheduler::next_time() const {
-  // The heap top may be a cancelled entry; that only makes this an early estimate, never late.
-  if (live_ == 0 || heap_.empty()) return MonoTime::max();
-  return MonoTime(Duration(heap_.front().time_ns));
+MonoTime Scheduler::next_time() {
+  // Cancelled entries on top are dropped first: an early estimate would let run_until(t) step
+  // past t (step() skips the cancelled entry and runs the next live event, however late).
+  while (!heap_.empty()) {
+    const Entry& e = heap_.front();
+    const Slot& s = slots_[e.slot];
+    if (s.live && s.generation == e.generation) return MonoTime(Duration(e.time_ns));
+    std::pop_heap(heap_.begin(), heap_.end(), later);
+    heap_.pop_back();
+  }
+  return MonoTime::max();
 }
 
 }  // namespace gregor::sim

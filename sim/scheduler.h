@@ -48,7 +48,9 @@ class Scheduler {
   // pop + run, for callers with no owners (tests, benchmarks).
   bool run_next();
 
-  MonoTime next_time() const;  // MonoTime::max() when empty
+  // The time of the next live event (cancelled ones are dropped on the way); MonoTime::max()
+  // when none is pending.
+  MonoTime next_time();
   size_t pending() const { return live_; }
   uint64_t executed() const { return executed_; }
 

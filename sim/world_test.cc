@@ -63,6 +63,22 @@ TEST(World, RunUntilPredicateStopsEarly) {
   EXPECT_EQ(w.now(), MonoTime(seconds(50)));
 }
 
+// Regression: a cancelled event on top of the queue made run_until(t) run a later live event
+// (found by the group coordinator's tests: run_for(10s) fired a timer due at 16s).
+TEST(World, RunUntilNeverRunsPastItsTimeBehindACancelledEvent) {
+  World w(World::Options{.seed = 1});
+  NodeId n = w.add_node("n1");
+  bool late_ran = false;
+  EventId early = w.after(seconds(1), n, [] {});
+  w.after(seconds(16), n, [&] { late_ran = true; });
+  w.cancel(early);
+  w.run_until(MonoTime{} + seconds(10));
+  EXPECT_FALSE(late_ran);
+  EXPECT_EQ(w.now(), MonoTime{} + seconds(10));
+  w.run_until(MonoTime{} + seconds(16));
+  EXPECT_TRUE(late_ran);
+}
+
 TEST(World, NamedStreamsAreStableAcrossUse) {
   World a(World::Options{7, {}}), b(World::Options{7, {}});
   a.rng("faults").next_u64();  // drawing from one stream does not move another
