@@ -290,8 +290,8 @@ void Run::judge(bool read_complete) {
                     to_seconds(s_.recovery));
     // Safety mode promises nothing about availability; liveness mode does.
     if (s_.mode == Mode::liveness) {
-      r_.violations.push_back({"unavailable", text, "{}"});
-      ++r_.violation_counts["unavailable"];
+      r_.violations.push_back({std::string(kRunnerUnavailable), text, "{}"});
+      ++r_.violation_counts[std::string(kRunnerUnavailable)];
     }
   }
   if (!history_error_.ok()) {

@@ -179,6 +179,10 @@ struct Scenario {
   bool operator==(const Scenario&) const = default;
 };
 
+// The runner's own violation kind (liveness mode: the final read did not finish within
+// `recovery`), beside the checker's kinds of docs/history-format.md.
+inline constexpr std::string_view kRunnerUnavailable = "unavailable";
+
 std::string_view fault_kind_name(FaultKind k);  // "crash", "power_loss", ...
 std::optional<FaultKind> parse_fault_kind(std::string_view name);
 std::string node_ref_text(const NodeRef& r);  // "1", "producer-1", "leader:t-0"
