@@ -230,6 +230,7 @@ void Nemesis::heal_all() {
     }
     SimDisk& disk = cluster_.disk(id);
     disk.set_quota_bytes(UINT64_MAX);
+    disk.cancel_fsync_failure();
     disk.set_faults(SimDisk::Faults{});
     cluster_.clock(id).set_drift_ppm(0);
     if (world_.state(id) == NodeState::paused) cluster_.resume(id);

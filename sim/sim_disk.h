@@ -147,6 +147,8 @@ class SimDisk final : public disk::Disk {
   void stall(MonoTime until);
   // The next fsync (of `path`, or of any file if empty) fails with io_error, dropping dirty data.
   void fail_next_fsync(std::string path = {});
+  // Disarms a fail_next_fsync that has not fired yet (healing: a fault must not outlive it).
+  void cancel_fsync_failure() { forced_eio_.reset(); }
   // Marks a random sector of a random non-empty file bad (latent read error). False if no file
   // has data.
   bool mark_bad_sector();

@@ -115,6 +115,7 @@ void FaultPlayer::heal_all() {
   net.heal_all();
   for (sim::NodeId id : cluster_.processes()) {
     net.refuse_connects(id, false);
+    cluster_.disk(id).cancel_fsync_failure();  // an armed fsync_eio must not fire after healing
     if (world_.state(id) == sim::NodeState::paused) cluster_.resume(id);
     if (!cluster_.is_up(id)) restart(id);
   }
