@@ -1,4 +1,5 @@
 #include "node/broker/broker_config.h"
+#include "node/broker/toml_names.h"
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
@@ -292,30 +293,6 @@ std::string_view kind_name(Kind kind) {
       return "a string";
   }
   return "?";
-}
-
-std::string_view toml_type_name(toml::node_type type) {
-  switch (type) {
-    case toml::node_type::table:
-      return "a table";
-    case toml::node_type::array:
-      return "an array";
-    case toml::node_type::string:
-      return "a string";
-    case toml::node_type::integer:
-      return "an integer";
-    case toml::node_type::floating_point:
-      return "a float";
-    case toml::node_type::boolean:
-      return "a boolean";
-    case toml::node_type::date:
-    case toml::node_type::time:
-    case toml::node_type::date_time:
-      return "a date/time";
-    case toml::node_type::none:
-      break;
-  }
-  return "nothing";
 }
 
 // ---- Reading the TOML document ----------------------------------------------------------------
@@ -647,6 +624,30 @@ std::vector<std::pair<std::string, std::string>> BrokerConfig::describe() const 
   };
   std::sort(out.begin(), out.end());
   return out;
+}
+
+std::string_view toml_type_name(toml::node_type type) {
+  switch (type) {
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a float";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::date:
+    case toml::node_type::time:
+    case toml::node_type::date_time:
+      return "a date/time";
+    case toml::node_type::none:
+      break;
+  }
+  return "nothing";
 }
 
 }  // namespace gregor::broker

@@ -73,7 +73,6 @@ void KafkaApis::on(const k::RequestHeader&, k::ProduceRequest req,
       // Every append is submitted now, in request order, so a pipelined producer's batches reach
       // each log in the order it sent them.
       ++state->pending;
-      partition->set_bugs(config_.bugs);
       partition->append(std::move(*pd.records), req.acks,
                         guarded(alive_, [this, state, t, slot, topic = topic.name,
                                          index = pd.index](AppendOutcome out) {

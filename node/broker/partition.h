@@ -64,7 +64,7 @@ class Partition {
   // makes; callers that change the log behind its back (retention) call it too.
   void trace_state();
 
-  // The broker's bug switches (simulation only), applied from the next append on.
+  // The broker's bug switches (simulation only; the replica manager sets them at open).
   void set_bugs(const BugSwitches& bugs) { bugs_ = bugs; }
 
   // Called (synchronously) after every advance of the high watermark, with the bytes that became

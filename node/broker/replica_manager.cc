@@ -55,6 +55,7 @@ void ReplicaManager::open_partition(const TopicImage& topic, const PartitionImag
         (*log)->set_on_offline([this](const Status& why) { on_log_dir_failure(why); });
         auto part = std::make_unique<Partition>(topic.name, p.partition, std::move(log).value(),
                                                 config, config_.node_id);
+        part->set_bugs(config_.bugs);
         if (p.leader == config_.node_id) part->become_leader(p.leader_epoch, p.isr);
         part->set_on_new_data([this](Partition& changed, size_t bytes) {
           if (on_new_data_) on_new_data_(changed, bytes);
