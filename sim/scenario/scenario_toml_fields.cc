@@ -154,30 +154,6 @@ uint32_t line_of(const toml::node& node) {
   return std::max<uint32_t>(1, node.source().begin.line);
 }
 
-std::string_view toml_type_name(toml::node_type type) {
-  switch (type) {
-    case toml::node_type::table:
-      return "a table";
-    case toml::node_type::array:
-      return "an array";
-    case toml::node_type::string:
-      return "a string";
-    case toml::node_type::integer:
-      return "an integer";
-    case toml::node_type::floating_point:
-      return "a float";
-    case toml::node_type::boolean:
-      return "a boolean";
-    case toml::node_type::date:
-    case toml::node_type::time:
-    case toml::node_type::date_time:
-      return "a date/time";
-    case toml::node_type::none:
-      break;
-  }
-  return "nothing";
-}
-
 namespace {
 
 // Optimal string alignment distance: Levenshtein plus swaps of adjacent characters ("crahs").

@@ -16,13 +16,14 @@
 #include "base/status.h"
 #include "base/time.h"
 #include "node/broker/broker_config.h"
+#include "node/broker/toml_names.h"
 #include "sim/scenario/scenario.h"
 
 namespace gregor::scenario::internal {
 
 // The line a TOML value starts on (at least 1).
 uint32_t line_of(const toml::node& node);
-std::string_view toml_type_name(toml::node_type type);  // "a string", "an integer", ...
+using broker::toml_type_name;  // "a string", "an integer", ... (node/broker/toml_names.h)
 
 // " (did you mean 'X'?)" for the known word nearest to `word` by edit distance when it is near
 // enough to be a typo; "" otherwise.
