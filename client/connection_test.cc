@@ -8,6 +8,7 @@
 #include "client/client_sim_testing.h"
 #include "client/connection.h"
 #include "client/metadata.h"
+#include "net/frame_reader.h"
 
 namespace gregor::client {
 namespace {
@@ -34,7 +35,54 @@ TEST(Connection, HandshakeNegotiatesTheHighestCommonVersions) {
   EXPECT_EQ(conn->version(k::ApiKey::Metadata), 6);
   EXPECT_EQ(conn->version(k::ApiKey::ListOffsets), 3);
   EXPECT_EQ(conn->version(k::ApiKey::ApiVersions), 3);
-  // The broker does not serve the group apis yet: nothing in common, and send() says so.
+  EXPECT_EQ(conn->version(k::ApiKey::JoinGroup), 5);
+  EXPECT_EQ(conn->version(k::ApiKey::OffsetFetch), 5);
+}
+
+// A broker that serves only ApiVersions and Metadata (an old or a partial implementation).
+struct MetadataOnlyBroker final : sim::Service {
+  explicit MetadataOnlyBroker(Env& env) {
+    auto l = env.network.listen({"old", 9092}, [this](net::ConnectionPtr c) { accept(c); });
+    EXPECT_TRUE(l.ok()) << l.status();
+    if (l.ok()) listener = std::move(l).value();
+  }
+  void accept(net::ConnectionPtr c) {
+    conns.push_back(c);
+    auto reader = std::make_shared<net::FrameReader>(1 << 20);
+    c->set_handlers({[c, reader](ByteView data) {
+                       reader->feed(data);
+                       while (true) {
+                         auto frame = reader->next();
+                         if (!frame.ok() || !*frame) return;
+                         Reader r(**frame);
+                         auto h = k::decode_request_header(r);
+                         if (!h.ok() || h->api_key != k::ApiKey::ApiVersions) return c->close();
+                         k::ApiVersionsResponse resp;
+                         resp.api_keys = {{static_cast<int16_t>(k::ApiKey::ApiVersions), 0, 3},
+                                          {static_cast<int16_t>(k::ApiKey::Metadata), 0, 6}};
+                         auto out = k::encode_response_frame(k::ApiKey::ApiVersions, h->api_version,
+                                                             h->correlation_id, resp);
+                         if (out.ok()) c->send(std::move(out).value());
+                       }
+                     },
+                     [](const Status&) {}});
+  }
+  std::unique_ptr<net::Listener> listener;
+  std::vector<net::ConnectionPtr> conns;
+};
+
+TEST(Connection, AnApiTheBrokerDoesNotServeFailsInSendsCallback) {
+  SimBrokerWorld w;
+  w.cluster().add_process("old",
+                          [](Env& env) { return std::make_unique<MetadataOnlyBroker>(env); });
+  auto conn = std::make_shared<KafkaClientConnection>(w.client_env(), net::Address{"old", 9092},
+                                                      ConnectionConfig{});
+  std::optional<Status> done;
+  conn->connect([&](const Status& s) { done = s; });
+  ASSERT_TRUE(w.wait(done));
+  ASSERT_TRUE(done->ok()) << *done;
+  EXPECT_EQ(conn->version(k::ApiKey::Metadata), 6);
+  // Nothing in common for the group apis, and send() says so.
   EXPECT_EQ(conn->version(k::ApiKey::JoinGroup), std::nullopt);
   std::optional<Result<k::HeartbeatResponse>> hb;
   conn->send(k::HeartbeatRequest{}, [&](Result<k::HeartbeatResponse> r) { hb = std::move(r); });

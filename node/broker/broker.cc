@@ -13,7 +13,8 @@ Broker::Broker(Env& env, BrokerConfig config)
       config_(std::move(config)),
       replicas_(env, config_),
       controller_(env, config_, replicas_),
-      apis_(env, config_, controller_, replicas_) {}
+      groups_(env, config_, controller_, replicas_),
+      apis_(env, config_, controller_, replicas_, groups_) {}
 
 Broker::~Broker() {
   *alive_ = false;
@@ -32,6 +33,7 @@ void Broker::start(std::function<void(const Status&)> done) {
     }
     listener_ = std::move(listener).value();
     replicas_.start_maintenance();
+    groups_.start();  // loads the groups in the background
     // Advertise the configured endpoint; a port of 0 means the one bound.
     const Listener& adv = config_.advertised_listener;
     controller_.register_broker(adv.host, adv.port != 0 ? adv.port : listener_->address().port);
@@ -71,6 +73,7 @@ void Broker::shutdown(std::function<void(const Status&)> done) {
   connections_.clear();
   for (auto& [raw, conn] : open) conn->close();
   apis_.complete_delayed_fetches();
+  groups_.stop();
   replicas_.close_all(guarded(alive_, [this, done](const Status& s) {
     spdlog::info("broker {} stopped", config_.node_id);
     env_.tracer.event("broker.stopped", TraceFields().add("node_id", config_.node_id));

@@ -14,6 +14,7 @@
 #include "base/env.h"
 #include "net/network.h"
 #include "node/broker/broker_config.h"
+#include "node/broker/group_manager.h"
 #include "node/broker/kafka_apis.h"
 #include "node/broker/kafka_connection.h"
 #include "node/broker/local_controller.h"
@@ -35,6 +36,7 @@ class Broker {
   const BrokerCounters& counters() const { return apis_.counters(); }
   const MetadataImage& metadata() const { return controller_.image(); }
   ReplicaManager& replicas() { return replicas_; }
+  GroupManager& groups() { return groups_; }
   size_t connection_count() const { return connections_.size(); }
 
  private:
@@ -44,6 +46,7 @@ class Broker {
   BrokerConfig config_;
   ReplicaManager replicas_;
   LocalController controller_;
+  GroupManager groups_;
   KafkaApis apis_;
   std::unique_ptr<net::Listener> listener_;
   std::map<KafkaConnection*, std::shared_ptr<KafkaConnection>> connections_;

@@ -90,6 +90,8 @@ struct BrokerConfig {
   Duration group_initial_rebalance_delay_ms = milliseconds(3000);
   int32_t offsets_topic_num_partitions = 50;
   Duration offsets_retention_minutes = minutes(10080);
+  Duration offsets_retention_check_interval_ms = milliseconds(600000);
+  int32_t offset_metadata_max_bytes = 4096;  // longer commit metadata: OFFSET_METADATA_TOO_LARGE
   Duration group_min_session_timeout_ms = milliseconds(6000);
   Duration group_max_session_timeout_ms = milliseconds(1800000);
 

@@ -96,7 +96,7 @@ TEST(BrokerConfig, DescribeListsEveryKeySorted) {
   for (auto& [k, v] : rows) names.push_back(k);
   EXPECT_TRUE(std::is_sorted(names.begin(), names.end()));
   EXPECT_EQ(names, broker_config_keys());
-  EXPECT_EQ(names.size(), 37u);
+  EXPECT_EQ(names.size(), 39u);
 }
 
 // Every key set to a value other than its default, in the quoted flat form.
@@ -129,6 +129,8 @@ constexpr std::string_view kEveryKeyFlat = R"("node.id" = 7
 "group.initial.rebalance.delay.ms" = 0
 "offsets.topic.num.partitions" = 3
 "offsets.retention.minutes" = 60
+"offsets.retention.check.interval.ms" = 30000
+"offset.metadata.max.bytes" = 100
 "group.min.session.timeout.ms" = 100
 "group.max.session.timeout.ms" = 60000
 "fetch.max.bytes" = 1048576
@@ -164,6 +166,8 @@ void expect_every_key(const BrokerConfig& c) {
   EXPECT_EQ(c.group_initial_rebalance_delay_ms, Duration::zero());
   EXPECT_EQ(c.offsets_topic_num_partitions, 3);
   EXPECT_EQ(c.offsets_retention_minutes, hours(1));
+  EXPECT_EQ(c.offsets_retention_check_interval_ms, seconds(30));
+  EXPECT_EQ(c.offset_metadata_max_bytes, 100);
   EXPECT_EQ(c.group_min_session_timeout_ms, milliseconds(100));
   EXPECT_EQ(c.group_max_session_timeout_ms, minutes(1));
   EXPECT_EQ(c.fetch_max_bytes, 1048576);

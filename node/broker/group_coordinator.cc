@@ -102,6 +102,7 @@ GroupCoordinator::GroupCoordinator(Env& env, GroupCoordinatorConfig config)
 }
 
 GroupCoordinator::~GroupCoordinator() {
+  *alive_ = false;
   for (auto& [id, group] : groups_) {
     env_.clock.cancel(group.join_timer);
     env_.clock.cancel(group.sync_timer);
@@ -337,7 +338,7 @@ void GroupCoordinator::prepare_rebalance(Group& group) {
   group.sync_timer = kNoTimer;
   group.pending_sync.clear();
   bool initial = group.state == GroupState::empty;
-  group.state = GroupState::preparing_rebalance;
+  set_state(group, GroupState::preparing_rebalance);
   if (initial) {
     // Kafka's InitialDelayedJoin: let a starting group's members arrive before the first
     // generation, instead of one rebalance per member.
@@ -421,11 +422,14 @@ void GroupCoordinator::complete_join(Group& group) {
   ++group.generation_id;
   if (group.members.empty()) {
     group.protocol_name.reset();
-    group.state = GroupState::empty;
+    set_state(group, GroupState::empty);
+    // Kafka stores the empty generation, so a restart does not bring the old members back; the
+    // answer changes nothing (the group is Empty either way), so nothing waits on it.
+    if (store_) store_(group.group_id, stored_value(group, nullptr), [](ErrorCode) {});
     return;
   }
   group.protocol_name = select_protocol(group);
-  group.state = GroupState::completing_rebalance;
+  set_state(group, GroupState::completing_rebalance);
   for (auto& m : group.members) {
     m.is_new = false;
     reply_join(m.awaiting_join, current_generation_result(group, m));
@@ -510,7 +514,62 @@ void GroupCoordinator::sync_group(const kafka::SyncGroupRequest& request, SyncGr
     reply_sync(member->awaiting_sync, sync_error(ErrorCode::rebalance_in_progress));
   }
   member->awaiting_sync = std::move(done);
-  if (request.member_id == group->leader_id) set_and_propagate_assignment(*group, request);
+  if (request.member_id != group->leader_id) return;
+  if (!store_) return set_and_propagate_assignment(*group, request);
+  // Kafka's storeGroup: the generation and its assignments are durable before any member learns
+  // its assignment, so a coordinator that restarts serves the same generation. Another member
+  // may join while the write is out; the answer then belongs to a generation that is gone.
+  std::string group_id = group->group_id;
+  int32_t generation_id = group->generation_id;
+  store_(group_id, stored_value(*group, &request),
+         [this, alive = alive_, group_id, generation_id, request](ErrorCode error) {
+           if (!*alive) return;
+           FlushGuard guard(*this);
+           Group* group = find_group(group_id);
+           if (group == nullptr || group->generation_id != generation_id ||
+               group->state != GroupState::completing_rebalance) {
+             return;
+           }
+           if (error != ErrorCode::none) {
+             propagate_sync_error(*group, error);
+             return prepare_rebalance(*group);
+           }
+           set_and_propagate_assignment(*group, request);
+         });
+}
+
+GroupValue GroupCoordinator::stored_value(const Group& group,
+                                          const kafka::SyncGroupRequest* sync) const {
+  GroupValue v;
+  v.protocol_type = group.protocol_type.value_or("");
+  v.generation = group.generation_id;
+  v.protocol = group.protocol_name;
+  if (!group.leader_id.empty()) v.leader = group.leader_id;
+  v.current_state_timestamp = group.state_timestamp_ms;
+  for (const auto& m : group.members) {
+    StoredMember& out = v.members.emplace_back();
+    out.member_id = m.member_id;
+    out.client_id = m.client_id;
+    out.client_host = m.client_host;
+    out.rebalance_timeout_ms = static_cast<int32_t>(to_ms(m.rebalance_timeout));
+    out.session_timeout_ms = static_cast<int32_t>(to_ms(m.session_timeout));
+    out.subscription = metadata_of(m, group.protocol_name.value_or(""));
+    out.assignment = m.assignment;
+    if (sync == nullptr) continue;
+    out.assignment.clear();
+    for (const auto& a : sync->assignments) {
+      if (a.member_id == m.member_id) {
+        out.assignment = a.assignment;
+        break;
+      }
+    }
+  }
+  return v;
+}
+
+void GroupCoordinator::set_state(Group& group, GroupState state) {
+  group.state = state;
+  group.state_timestamp_ms = to_ms(env_.clock.wall_now());
 }
 
 // The leader's assignments become every member's (a member it left out gets an empty one, an
@@ -527,7 +586,7 @@ void GroupCoordinator::set_and_propagate_assignment(Group& group,
       }
     }
   }
-  group.state = GroupState::stable;
+  set_state(group, GroupState::stable);
   for (auto& m : group.members) {
     if (!m.awaiting_sync) continue;
     reply_sync(m.awaiting_sync, SyncGroupResult{ErrorCode::none, group.protocol_type,
@@ -743,6 +802,100 @@ bool GroupCoordinator::remove_empty_group(const std::string& group_id) {
   env_.clock.cancel(group->sync_timer);
   groups_.erase(group_id);
   return true;
+}
+
+// ---- Persistence: loading a stored group, offset commits -------------------------------------
+
+// Kafka's GroupMetadata.loadGroup and onGroupLoaded: the stored generation comes back Stable with
+// its members and their assignments (Empty without members), and each member gets a fresh
+// session, so clients that keep heartbeating carry on in the same generation without a
+// rebalance, and the ones that are gone time out as usual.
+void GroupCoordinator::load_group(const std::string& group_id, const GroupValue& value) {
+  FlushGuard guard(*this);
+  if (find_group(group_id) != nullptr) unload_group(group_id);
+  Group& group = groups_[group_id];
+  group.group_id = group_id;
+  group.generation_id = value.generation;
+  if (!value.protocol_type.empty()) group.protocol_type = value.protocol_type;
+  group.protocol_name = value.protocol;
+  group.state_timestamp_ms = value.current_state_timestamp;
+  for (const StoredMember& stored : value.members) {
+    Member& m = group.members.emplace_back();
+    m.member_id = stored.member_id;
+    m.client_id = stored.client_id;
+    m.client_host = stored.client_host;
+    m.session_timeout = milliseconds(stored.session_timeout_ms);
+    m.rebalance_timeout = milliseconds(stored.rebalance_timeout_ms);
+    m.protocols.push_back({value.protocol.value_or(""), stored.subscription});
+    m.assignment = stored.assignment;
+    m.is_new = false;
+  }
+  if (group.members.empty()) {
+    group.state = GroupState::empty;
+    group.protocol_name.reset();
+    return;
+  }
+  group.state = GroupState::stable;
+  group.leader_id = value.leader.value_or("");
+  if (group.find(group.leader_id) == nullptr) group.leader_id = group.members.front().member_id;
+  for (auto& m : group.members) schedule_session(group, m);
+}
+
+void GroupCoordinator::unload_group(const std::string& group_id) {
+  Group* group = find_group(group_id);
+  if (group == nullptr) return;
+  for (auto& [id, timer] : group->pending_members) env_.clock.cancel(timer);
+  env_.clock.cancel(group->join_timer);
+  env_.clock.cancel(group->sync_timer);
+  // Waiting requests are answered NOT_COORDINATOR: the group lives elsewhere (or nowhere) now.
+  for (auto& m : group->members) {
+    env_.clock.cancel(m.session_timer);
+    if (m.awaiting_join) reply_join(m.awaiting_join, join_error("", ErrorCode::not_coordinator));
+    if (m.awaiting_sync) reply_sync(m.awaiting_sync, sync_error(ErrorCode::not_coordinator));
+  }
+  groups_.erase(group_id);
+}
+
+// Kafka's handleCommitOffsets / doCommitOffsets checks, in its order.
+ErrorCode GroupCoordinator::validate_commit(const std::string& group_id,
+                                            const std::string& member_id, int32_t generation_id,
+                                            const std::optional<std::string>& group_instance_id) {
+  FlushGuard guard(*this);
+  // The offset APIs accept an empty group id (old clients commit with one), as Kafka does.
+  if (group_id.size() > kGroupIdBytesMax) return ErrorCode::invalid_group_id;
+  if (loading_) return ErrorCode::coordinator_load_in_progress;
+  if (group_instance_id) return ErrorCode::unsupported_version;  // TODO(issue 6)
+  Group* group = find_group(group_id);
+  if (group == nullptr) {
+    // A group that only stores offsets here (manual assignment) commits with generation -1;
+    // anything else is from a generation this coordinator never had.
+    if (generation_id >= 0) return ErrorCode::illegal_generation;
+    if (groups_.size() >= kGroupsMax) return ErrorCode::coordinator_not_available;
+    Group& created = groups_[group_id];
+    created.group_id = group_id;
+    created.state_timestamp_ms = to_ms(env_.clock.wall_now());
+    return ErrorCode::none;
+  }
+  if (group->state == GroupState::dead) return ErrorCode::coordinator_not_available;
+  if (generation_id < 0 && group->state == GroupState::empty) return ErrorCode::none;
+  if (group->state == GroupState::completing_rebalance) return ErrorCode::rebalance_in_progress;
+  Member* member = group->find(member_id);
+  if (member == nullptr) return ErrorCode::unknown_member_id;
+  if (generation_id != group->generation_id) return ErrorCode::illegal_generation;
+  schedule_session(*group, *member);  // a commit counts as a heartbeat
+  return ErrorCode::none;
+}
+
+std::optional<GroupInfo> GroupCoordinator::group_info(const std::string& group_id) const {
+  const Group* group = find_group(group_id);
+  if (group == nullptr) return std::nullopt;
+  return GroupInfo{group->state, group->protocol_type, group->state_timestamp_ms};
+}
+
+std::vector<std::string> GroupCoordinator::group_ids() const {
+  std::vector<std::string> out;
+  for (const auto& [id, group] : groups_) out.push_back(id);
+  return out;
 }
 
 std::optional<GroupState> GroupCoordinator::group_state(const std::string& group_id) const {

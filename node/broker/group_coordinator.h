@@ -25,13 +25,17 @@
 //   Heartbeat v0-2, LeaveGroup v0-2, or v3 with null instance ids).
 //   TODO(issue 6): static members (replace the member id of a rejoining instance, fence the old
 //   one with FENCED_INSTANCE_ID, keep them across a rebalance timeout, skip MEMBER_ID_REQUIRED).
-// - Groups are not persisted (no __consumer_offsets yet): a restart forgets them, and an Empty
-//   group stays listed until remove_empty_group().
+// - Persistence is the caller's (GroupManager, in __consumer_offsets): with set_store(), the
+//   leader's SyncGroup is answered only once the generation and its assignments are stored (an
+//   error fails the syncs and starts a new rebalance, as Kafka), and a generation that ends Empty
+//   is stored too. load_group() brings a stored group back; an Empty group stays listed until
+//   remove_empty_group() (the offset expiry does that once its offsets are gone).
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -39,6 +43,7 @@
 
 #include "base/bytes.h"
 #include "base/env.h"
+#include "node/broker/group_records.h"
 #include "node/kafka/error_code.h"
 #include "node/kafka/messages_group.h"
 
@@ -95,6 +100,17 @@ struct SyncGroupResult {
   Bytes assignment;
 };
 
+// What offset expiry needs to know of a group.
+struct GroupInfo {
+  GroupState state = GroupState::empty;
+  std::optional<std::string> protocol_type;  // nullopt: only stores offsets (no membership)
+  int64_t state_timestamp_ms = -1;           // wall clock of the last state change
+};
+
+// Stores a group's metadata durably; done(NONE) once it is, or the error for the members.
+using StoreGroupFn = std::function<void(const std::string& group_id, GroupValue value,
+                                        std::function<void(kafka::ErrorCode)> done)>;
+
 using JoinGroupCallback = std::function<void(JoinGroupResult)>;
 using SyncGroupCallback = std::function<void(SyncGroupResult)>;
 
@@ -132,6 +148,19 @@ class GroupCoordinator {
   // ListGroups: every group, by group id. Error COORDINATOR_LOAD_IN_PROGRESS while loading.
   kafka::ErrorCode list_groups(std::vector<ListedGroup>& out) const;
 
+  void set_store(StoreGroupFn store) { store_ = std::move(store); }
+  // Replaces any group of that id by the stored one (see the .cc for the states it comes back in).
+  void load_group(const std::string& group_id, const GroupValue& value);
+  // Forgets a group; its waiting joins and syncs are answered NOT_COORDINATOR.
+  void unload_group(const std::string& group_id);
+  // OffsetCommit's checks (Kafka's doCommitOffsets): NONE when the commit may be stored. A
+  // generation -1 commit to an unknown group creates it Empty (a group that only keeps offsets).
+  kafka::ErrorCode validate_commit(const std::string& group_id, const std::string& member_id,
+                                   int32_t generation_id,
+                                   const std::optional<std::string>& group_instance_id);
+  std::optional<GroupInfo> group_info(const std::string& group_id) const;
+  std::vector<std::string> group_ids() const;
+
   // Drops an Empty group (Kafka does so once it has no committed offsets). False otherwise.
   bool remove_empty_group(const std::string& group_id);
 
@@ -157,6 +186,7 @@ class GroupCoordinator {
   struct Group {
     std::string group_id;
     GroupState state = GroupState::empty;
+    int64_t state_timestamp_ms = -1;  // wall clock of the last set_state (KIP-211 expiry)
     int32_t generation_id = 0;
     std::optional<std::string> protocol_type;  // of the first member; kept while Empty
     std::optional<std::string> protocol_name;  // elected at each generation
@@ -214,6 +244,9 @@ class GroupCoordinator {
   void reply_join(JoinGroupCallback& done, JoinGroupResult result);
   void reply_sync(SyncGroupCallback& done, SyncGroupResult result);
   void flush();
+  void set_state(Group& group, GroupState state);
+  // The stored form of the group; with `sync`, the assignments are the leader's in it.
+  GroupValue stored_value(const Group& group, const kafka::SyncGroupRequest* sync) const;
 
   Env& env_;
   GroupCoordinatorConfig config_;
@@ -222,6 +255,8 @@ class GroupCoordinator {
   // Answers decided during a call, run at its end (see flush) so callbacks see a consistent state.
   std::vector<std::function<void()>> replies_;
   int flush_depth_ = 0;
+  StoreGroupFn store_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace gregor::broker

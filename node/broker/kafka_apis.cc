@@ -15,11 +15,13 @@ using kafka::ErrorCode;
 namespace k = kafka;
 
 namespace {
-// The APIs served now; the group APIs arrive with the consumer-group issue.
+// The APIs served (each in the version range of node/kafka/api.h).
 constexpr ApiKey kServed[] = {
-    ApiKey::Produce,      ApiKey::Fetch,          ApiKey::ListOffsets,
-    ApiKey::Metadata,     ApiKey::ApiVersions,    ApiKey::CreateTopics,
-    ApiKey::DeleteTopics, ApiKey::InitProducerId, ApiKey::DescribeConfigs};
+    ApiKey::Produce,        ApiKey::Fetch,          ApiKey::ListOffsets,     ApiKey::Metadata,
+    ApiKey::OffsetCommit,   ApiKey::OffsetFetch,    ApiKey::FindCoordinator, ApiKey::JoinGroup,
+    ApiKey::Heartbeat,      ApiKey::LeaveGroup,     ApiKey::SyncGroup,       ApiKey::DescribeGroups,
+    ApiKey::ListGroups,     ApiKey::ApiVersions,    ApiKey::CreateTopics,    ApiKey::DeleteTopics,
+    ApiKey::InitProducerId, ApiKey::DescribeConfigs};
 
 int16_t code(ErrorCode e) {
   return static_cast<int16_t>(e);
@@ -27,8 +29,8 @@ int16_t code(ErrorCode e) {
 }  // namespace
 
 KafkaApis::KafkaApis(Env& env, const BrokerConfig& config, LocalController& controller,
-                     ReplicaManager& replicas)
-    : env_(env), config_(config), controller_(controller), replicas_(replicas) {
+                     ReplicaManager& replicas, GroupManager& groups)
+    : env_(env), config_(config), controller_(controller), replicas_(replicas), groups_(groups) {
   replicas_.set_on_new_data(
       [this](Partition& partition, size_t bytes) { on_new_data(partition, bytes); });
 }
@@ -53,8 +55,9 @@ k::ApiVersionsResponse KafkaApis::api_versions(ErrorCode error) {
   return resp;
 }
 
-void KafkaApis::handle(ByteView frame, Reply reply) {
+void KafkaApis::handle(ByteView frame, std::string_view client_host, Reply reply) {
   ++counters_.requests;
+  client_host_ = client_host;
   Reader r(frame);
   auto header = k::decode_request_header(r);
   if (!header.ok()) {
@@ -142,6 +145,7 @@ void KafkaApis::metadata_response(const k::RequestHeader&, const k::MetadataRequ
   auto describe = [&](const std::string& name) {
     k::MetadataResponse::MetadataResponseTopic t;
     t.name = name;
+    t.is_internal = name == kOffsetsTopic;
     const TopicImage* topic = image.topic(name);
     if (!topic) {
       // A topic another request is creating: not there yet, so retry (Kafka's answer).
@@ -223,6 +227,11 @@ void KafkaApis::on(const k::RequestHeader&, k::DeleteTopicsRequest req,
   for (auto& name : req.topic_names) {
     size_t slot = resp->responses.size();
     resp->responses.push_back({name, code(ErrorCode::none)});
+    if (name == kOffsetsTopic) {
+      // Deleting it would forget every group's offsets; Kafka refuses internal topics too.
+      resp->responses[slot].error_code = code(ErrorCode::invalid_topic_exception);
+      continue;
+    }
     steps.push_back([this, name, resp, slot](Next next) {
       controller_.delete_topic(name, [resp, slot, next](TopicResult r) {
         resp->responses[slot].error_code = code(r.error);

@@ -18,6 +18,7 @@
 #include "base/env.h"
 #include "net/network.h"
 #include "node/broker/broker_config.h"
+#include "node/broker/group_manager.h"
 #include "node/broker/local_controller.h"
 #include "node/broker/replica_manager.h"
 #include "node/kafka/api.h"
@@ -42,10 +43,11 @@ class KafkaApis {
   using Reply = std::function<void(Result<std::optional<Bytes>>)>;
 
   KafkaApis(Env& env, const BrokerConfig& config, LocalController& controller,
-            ReplicaManager& replicas);
+            ReplicaManager& replicas, GroupManager& groups);
   ~KafkaApis();
 
-  void handle(ByteView frame, Reply reply);
+  // `client_host` is the peer's address (DescribeGroups shows it for each member).
+  void handle(ByteView frame, std::string_view client_host, Reply reply);
   // Answers every waiting fetch now (shutdown).
   void complete_delayed_fetches();
   // Whether this broker serves `version` of `api` (the ApiVersions response lists exactly these).
@@ -72,6 +74,25 @@ class KafkaApis {
           std::function<void(kafka::ListOffsetsResponse)> done);
   void on(const kafka::RequestHeader& h, kafka::FetchRequest req,
           std::function<void(kafka::FetchResponse)> done);
+  // Consumer groups (kafka_apis_group.cc).
+  void on(const kafka::RequestHeader& h, kafka::FindCoordinatorRequest req,
+          std::function<void(kafka::FindCoordinatorResponse)> done);
+  void on(const kafka::RequestHeader& h, kafka::JoinGroupRequest req,
+          std::function<void(kafka::JoinGroupResponse)> done);
+  void on(const kafka::RequestHeader& h, kafka::SyncGroupRequest req,
+          std::function<void(kafka::SyncGroupResponse)> done);
+  void on(const kafka::RequestHeader& h, kafka::HeartbeatRequest req,
+          std::function<void(kafka::HeartbeatResponse)> done);
+  void on(const kafka::RequestHeader& h, kafka::LeaveGroupRequest req,
+          std::function<void(kafka::LeaveGroupResponse)> done);
+  void on(const kafka::RequestHeader& h, kafka::OffsetCommitRequest req,
+          std::function<void(kafka::OffsetCommitResponse)> done);
+  void on(const kafka::RequestHeader& h, kafka::OffsetFetchRequest req,
+          std::function<void(kafka::OffsetFetchResponse)> done);
+  void on(const kafka::RequestHeader& h, kafka::DescribeGroupsRequest req,
+          std::function<void(kafka::DescribeGroupsResponse)> done);
+  void on(const kafka::RequestHeader& h, kafka::ListGroupsRequest req,
+          std::function<void(kafka::ListGroupsResponse)> done);
 
  private:
   struct DelayedFetch;
@@ -85,6 +106,9 @@ class KafkaApis {
   const BrokerConfig& config_;
   LocalController& controller_;
   ReplicaManager& replicas_;
+  GroupManager& groups_;
+  // The peer of the request being dispatched; handlers read it before they return.
+  std::string client_host_;
   BrokerCounters counters_;
   std::list<std::shared_ptr<DelayedFetch>> delayed_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -64,6 +64,10 @@ void KafkaApis::on(const k::RequestHeader&, k::ProduceRequest req,
       Partition* partition = replicas_.partition(topic.name, pd.index);
       ErrorCode e = request_error;
       if (e == ErrorCode::none && !partition) e = ErrorCode::unknown_topic_or_partition;
+      // Kafka: "Cannot append to internal topic" -- only the group coordinator writes there.
+      if (e == ErrorCode::none && topic.name == kOffsetsTopic) {
+        e = ErrorCode::invalid_topic_exception;
+      }
       if (e == ErrorCode::none) e = check_record_set(pd.records);
       if (e != ErrorCode::none) {
         ++counters_.produce_errors;

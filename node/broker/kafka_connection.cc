@@ -88,7 +88,7 @@ void KafkaConnection::dispatch(Bytes frame) {
   auto slot = std::make_shared<Slot>();
   in_flight_.push_back(slot);
   std::weak_ptr<KafkaConnection> weak = shared_from_this();
-  apis_.handle(frame, [weak, slot](Result<std::optional<Bytes>> reply) {
+  apis_.handle(frame, conn_->peer_address().host, [weak, slot](Result<std::optional<Bytes>> reply) {
     auto self = weak.lock();
     if (!self || !self->conn_) return;
     if (!reply.ok()) return self->fail(reply.status().message());
