@@ -159,8 +159,9 @@ std::string GroupCoordinator::new_member_id(const std::string& client_id) {
 ErrorCode GroupCoordinator::check_join(const kafka::JoinGroupRequest& request) const {
   if (!valid_group_id(request.group_id)) return ErrorCode::invalid_group_id;
   if (loading_) return ErrorCode::coordinator_load_in_progress;
-  // TODO(issue 6): static membership (KIP-345); until then say so rather than act dynamic.
-  if (request.group_instance_id) return ErrorCode::unsupported_version;
+  if (request.group_instance_id && request.group_instance_id->empty()) {
+    return ErrorCode::invalid_request;  // Kafka: an instance id must not be empty
+  }
   auto session = milliseconds(request.session_timeout_ms);
   if (session < config_.min_session_timeout || session > config_.max_session_timeout) {
     return ErrorCode::invalid_session_timeout;
@@ -225,11 +226,24 @@ void GroupCoordinator::join_unknown_member(Group& group, const kafka::JoinGroupR
   if (!supports_protocols(group, request)) {
     return reply_join(done, join_error("", ErrorCode::inconsistent_group_protocol));
   }
+  // KIP-345: a static member needs no MEMBER_ID_REQUIRED round trip; its instance id is what
+  // identifies it, and a rejoin with the same instance takes over the old member's place (so a
+  // full group still takes it back).
+  if (request.group_instance_id) {
+    auto known = group.static_members.find(*request.group_instance_id);
+    if (known != group.static_members.end()) {
+      std::string old_id = known->second;
+      return replace_static_member(group, old_id, new_member_id(client.client_id), request, done);
+    }
+  }
   if (group.members.size() + group.pending_members.size() >=
       static_cast<size_t>(config_.max_size)) {
     return reply_join(done, join_error("", ErrorCode::group_max_size_reached));
   }
   std::string member_id = new_member_id(client.client_id);
+  if (request.group_instance_id) {
+    return add_member_and_rebalance(group, member_id, request, client, done);
+  }
   if (client.api_version < 4) {
     return add_member_and_rebalance(group, member_id, request, client, done);
   }
@@ -253,8 +267,13 @@ void GroupCoordinator::join_known_member(Group& group, const kafka::JoinGroupReq
     group.pending_members.erase(it);
     return add_member_and_rebalance(group, member_id, request, client, done);
   }
+  if (ErrorCode e = validate_member(group, member_id, request.group_instance_id);
+      e != ErrorCode::none) {
+    return reply_join(done, join_error(member_id, e));
+  }
   Member* member = group.find(member_id);
-  if (member == nullptr) {
+  if (request.group_instance_id && !group.static_members.contains(*request.group_instance_id)) {
+    // Kafka's groupInstanceIdNotFound: the client resets its member id and joins afresh.
     return reply_join(done, join_error(member_id, ErrorCode::unknown_member_id));
   }
   bool same = member->protocols == request.protocols;
@@ -286,6 +305,8 @@ void GroupCoordinator::add_member_and_rebalance(Group& group, const std::string&
   member.client_id = client.client_id;
   member.client_host = client.client_host;
   member.protocols = request.protocols;
+  member.instance_id = request.group_instance_id;
+  if (member.instance_id) group.static_members[*member.instance_id] = member_id;
   member.session_timeout = milliseconds(request.session_timeout_ms);
   // JoinGroup v0 has no rebalance timeout: Kafka uses the session timeout.
   member.rebalance_timeout = request.rebalance_timeout_ms < 0
@@ -414,11 +435,27 @@ void GroupCoordinator::complete_join(Group& group) {
   group.join_timer = kNoTimer;
   group.join_timer_initial = false;
   group.new_member_added = false;
+  // Dynamic members that did not rejoin are gone; static ones stay in the generation (KIP-345:
+  // a restarting instance keeps its partitions) until their session lapses.
   std::vector<std::string> gone;
   for (const auto& m : group.members) {
-    if (!m.awaiting_join) gone.push_back(m.member_id);
+    if (!m.awaiting_join && !m.instance_id) gone.push_back(m.member_id);
   }
   for (const auto& id : gone) drop_member(group, id, ErrorCode::unknown_member_id);
+  if (!group.members.empty()) {
+    // Kafka's maybeElectNewJoinedLeader: a static leader that did not rejoin cannot assign, so a
+    // member that did becomes leader. If none did, wait another rebalance timeout: the sessions
+    // of the absent ones lapse meanwhile.
+    const Member* leader = group.find(group.leader_id);
+    if (leader == nullptr || !leader->awaiting_join) {
+      auto joined = std::find_if(group.members.begin(), group.members.end(),
+                                 [](const Member& m) { return m.awaiting_join != nullptr; });
+      if (joined == group.members.end()) {
+        return schedule_join_timer(group, group.rebalance_timeout(), Duration{}, false);
+      }
+      group.leader_id = joined->member_id;
+    }
+  }
   ++group.generation_id;
   if (group.members.empty()) {
     group.protocol_name.reset();
@@ -432,7 +469,7 @@ void GroupCoordinator::complete_join(Group& group) {
   set_state(group, GroupState::completing_rebalance);
   for (auto& m : group.members) {
     m.is_new = false;
-    reply_join(m.awaiting_join, current_generation_result(group, m));
+    if (m.awaiting_join) reply_join(m.awaiting_join, current_generation_result(group, m));
     schedule_session(group, m);
     group.pending_sync.push_back(m.member_id);
   }
@@ -455,6 +492,7 @@ JoinGroupResult GroupCoordinator::current_generation_result(const Group& group,
   for (const auto& m : group.members) {
     auto& out = r.members.emplace_back();
     out.member_id = m.member_id;
+    out.group_instance_id = m.instance_id;
     out.metadata = metadata_of(m, group.protocol_name.value_or(""));
   }
   return r;
@@ -465,6 +503,103 @@ Bytes GroupCoordinator::metadata_of(const Member& member, std::string_view proto
     if (p.name == protocol) return p.metadata;
   }
   return {};
+}
+
+// Kafka's validateCurrentMember: an instance id mapped to another member is a fenced duplicate
+// (the old process of a restarted instance); otherwise the member must exist.
+ErrorCode GroupCoordinator::validate_member(const Group& group, const std::string& member_id,
+                                            const std::optional<std::string>& instance_id) const {
+  if (instance_id) {
+    auto it = group.static_members.find(*instance_id);
+    if (it != group.static_members.end() && it->second != member_id) {
+      return ErrorCode::fenced_instance_id;
+    }
+  }
+  return group.find(member_id) == nullptr ? ErrorCode::unknown_member_id : ErrorCode::none;
+}
+
+// Kafka's updateStaticMemberAndRebalance: a known instance joins with no member id (its process
+// restarted). It takes over the old member's place under a new id; the old id is fenced (a
+// duplicate still waiting gets FENCED_INSTANCE_ID). A Stable group whose protocol does not change
+// carries on without a rebalance once the new id is stored: the member gets the current
+// generation, and the old leader id, so that it does not run the assignor as a leader.
+void GroupCoordinator::replace_static_member(Group& group, const std::string& old_id,
+                                             const std::string& new_id,
+                                             const kafka::JoinGroupRequest& request,
+                                             JoinGroupCallback& done) {
+  Member* member = group.find(old_id);
+  GREGOR_ASSERT(member != nullptr, "static member {} maps to no member", old_id);
+  if (member->awaiting_join) {
+    reply_join(member->awaiting_join, join_error(old_id, ErrorCode::fenced_instance_id));
+  }
+  if (member->awaiting_sync) {
+    reply_sync(member->awaiting_sync, sync_error(ErrorCode::fenced_instance_id));
+  }
+  std::string previous_leader = group.leader_id;
+  auto old_protocols = member->protocols;
+  member->member_id = new_id;
+  if (group.leader_id == old_id) group.leader_id = new_id;
+  std::replace(group.pending_sync.begin(), group.pending_sync.end(), old_id, new_id);
+  group.static_members[*request.group_instance_id] = new_id;
+  member->protocols = request.protocols;
+  member->session_timeout = milliseconds(request.session_timeout_ms);
+  member->rebalance_timeout = request.rebalance_timeout_ms < 0
+                                  ? member->session_timeout
+                                  : milliseconds(request.rebalance_timeout_ms);
+  schedule_session(group, *member);
+  switch (group.state) {
+    case GroupState::stable:
+      if (group.protocol_name == select_protocol(group)) break;
+      [[fallthrough]];
+    case GroupState::preparing_rebalance:
+    case GroupState::completing_rebalance:
+      member->awaiting_join = std::move(done);
+      done = nullptr;
+      // In CompletingRebalance the leader may already be assigning to the old id: start over.
+      if (group.state == GroupState::completing_rebalance) return prepare_rebalance(group);
+      return maybe_prepare_rebalance(group);
+    case GroupState::empty:
+    case GroupState::dead:
+      GREGOR_UNREACHABLE("a static member in an {} group", group_state_name(group.state));
+  }
+  auto answer = [this, previous_leader, new_id](Group& g) {
+    JoinGroupResult r;
+    r.generation_id = g.generation_id;
+    r.protocol_type = g.protocol_type;
+    r.protocol_name = g.protocol_name;
+    r.leader = previous_leader;
+    r.member_id = new_id;
+    return r;
+  };
+  if (!store_) return reply_join(done, answer(group));
+  // The new id must be durable first: a coordinator that restarted with the old one would fence
+  // the live instance.
+  std::string group_id = group.group_id;
+  int32_t generation_id = group.generation_id;
+  std::string instance_id = *request.group_instance_id;
+  auto callback = std::make_shared<JoinGroupCallback>(std::move(done));
+  done = nullptr;
+  store_(group_id, stored_value(group, nullptr),
+         [this, alive = alive_, group_id, generation_id, instance_id, old_id, new_id, old_protocols,
+          callback, answer](ErrorCode error) mutable {
+           if (!*alive) return;
+           FlushGuard guard(*this);
+           Group* g = find_group(group_id);
+           Member* m = g ? g->find(new_id) : nullptr;
+           if (m == nullptr || g->generation_id != generation_id) {
+             // The group moved on while the write was out; the client rejoins.
+             return reply_join(*callback, join_error(new_id, ErrorCode::rebalance_in_progress));
+           }
+           if (error == ErrorCode::none) return reply_join(*callback, answer(*g));
+           // Not stored: put the old id back, as Kafka does, and tell the client why.
+           m->member_id = old_id;
+           m->protocols = old_protocols;
+           if (g->leader_id == new_id) g->leader_id = old_id;
+           std::replace(g->pending_sync.begin(), g->pending_sync.end(), new_id, old_id);
+           g->static_members[instance_id] = old_id;
+           schedule_session(*g, *m);
+           reply_join(*callback, join_error("", error));
+         });
 }
 
 // ---- SyncGroup ------------------------------------------------------------------------------
@@ -478,10 +613,11 @@ void GroupCoordinator::sync_group(const kafka::SyncGroupRequest& request, SyncGr
     error = ErrorCode::invalid_group_id;
   } else if (loading_) {
     error = ErrorCode::coordinator_load_in_progress;
-  } else if (request.group_instance_id) {
-    error = ErrorCode::unsupported_version;  // TODO(issue 6): static membership
-  } else if (member == nullptr) {
+  } else if (group == nullptr) {
     error = ErrorCode::unknown_member_id;
+  } else if (ErrorCode e = validate_member(*group, request.member_id, request.group_instance_id);
+             e != ErrorCode::none) {
+    error = e;
   } else if (request.generation_id != group->generation_id) {
     error = ErrorCode::illegal_generation;
   } else if (group->state == GroupState::preparing_rebalance) {
@@ -549,6 +685,7 @@ GroupValue GroupCoordinator::stored_value(const Group& group,
   for (const auto& m : group.members) {
     StoredMember& out = v.members.emplace_back();
     out.member_id = m.member_id;
+    out.group_instance_id = m.instance_id;
     out.client_id = m.client_id;
     out.client_host = m.client_host;
     out.rebalance_timeout_ms = static_cast<int32_t>(to_ms(m.rebalance_timeout));
@@ -629,10 +766,13 @@ ErrorCode GroupCoordinator::heartbeat(const kafka::HeartbeatRequest& request) {
   FlushGuard guard(*this);
   if (!valid_group_id(request.group_id)) return ErrorCode::invalid_group_id;
   if (loading_) return ErrorCode::coordinator_load_in_progress;
-  if (request.group_instance_id) return ErrorCode::unsupported_version;  // TODO(issue 6)
   Group* group = find_group(request.group_id);
-  Member* member = group ? group->find(request.member_id) : nullptr;
-  if (member == nullptr) return ErrorCode::unknown_member_id;
+  if (group == nullptr) return ErrorCode::unknown_member_id;
+  if (ErrorCode e = validate_member(*group, request.member_id, request.group_instance_id);
+      e != ErrorCode::none) {
+    return e;
+  }
+  Member* member = group->find(request.member_id);
   if (request.generation_id != group->generation_id) return ErrorCode::illegal_generation;
   schedule_session(*group, *member);
   switch (group->state) {
@@ -665,16 +805,23 @@ kafka::LeaveGroupResponse GroupCoordinator::leave_group(const kafka::LeaveGroupR
   for (const auto& who : leaving) {
     ErrorCode error = ErrorCode::none;
     Group* group = find_group(request.group_id);
-    if (who.group_instance_id) {
-      error = ErrorCode::unsupported_version;  // TODO(issue 6): static membership
-    } else if (group == nullptr) {
+    if (group == nullptr) {
       error = ErrorCode::unknown_member_id;
+    } else if (who.member_id.empty() && who.group_instance_id) {
+      // KIP-345 administrative removal: by instance id alone.
+      auto it = group->static_members.find(*who.group_instance_id);
+      if (it == group->static_members.end()) {
+        error = ErrorCode::unknown_member_id;
+      } else {
+        remove_member_and_update_group(*group, std::string(it->second));
+      }
     } else if (group->pending_members.contains(who.member_id)) {
       env_.clock.cancel(group->pending_members[who.member_id]);
       group->pending_members.erase(who.member_id);
       try_complete_join(*group);
-    } else if (group->find(who.member_id) == nullptr) {
-      error = ErrorCode::unknown_member_id;
+    } else if (ErrorCode e = validate_member(*group, who.member_id, who.group_instance_id);
+               e != ErrorCode::none) {
+      error = e;
     } else {
       remove_member_and_update_group(*group, who.member_id);
     }
@@ -732,6 +879,10 @@ void GroupCoordinator::drop_member(Group& group, const std::string& member_id, E
   if (member->awaiting_join) reply_join(member->awaiting_join, join_error("", error));
   if (member->awaiting_sync) reply_sync(member->awaiting_sync, sync_error(error));
   env_.clock.cancel(member->session_timer);
+  if (member->instance_id) {
+    auto it = group.static_members.find(*member->instance_id);
+    if (it != group.static_members.end() && it->second == member_id) group.static_members.erase(it);
+  }
   std::erase(group.pending_sync, member_id);
   std::erase_if(group.members, [&](const Member& m) { return m.member_id == member_id; });
   if (group.leader_id == member_id) {
@@ -822,6 +973,8 @@ void GroupCoordinator::load_group(const std::string& group_id, const GroupValue&
   for (const StoredMember& stored : value.members) {
     Member& m = group.members.emplace_back();
     m.member_id = stored.member_id;
+    m.instance_id = stored.group_instance_id;
+    if (m.instance_id) group.static_members[*m.instance_id] = m.member_id;
     m.client_id = stored.client_id;
     m.client_host = stored.client_host;
     m.session_timeout = milliseconds(stored.session_timeout_ms);
@@ -864,7 +1017,6 @@ ErrorCode GroupCoordinator::validate_commit(const std::string& group_id,
   // The offset APIs accept an empty group id (old clients commit with one), as Kafka does.
   if (group_id.size() > kGroupIdBytesMax) return ErrorCode::invalid_group_id;
   if (loading_) return ErrorCode::coordinator_load_in_progress;
-  if (group_instance_id) return ErrorCode::unsupported_version;  // TODO(issue 6)
   Group* group = find_group(group_id);
   if (group == nullptr) {
     // A group that only stores offsets here (manual assignment) commits with generation -1;
@@ -877,6 +1029,12 @@ ErrorCode GroupCoordinator::validate_commit(const std::string& group_id,
     return ErrorCode::none;
   }
   if (group->state == GroupState::dead) return ErrorCode::coordinator_not_available;
+  if (group_instance_id) {
+    auto it = group->static_members.find(*group_instance_id);
+    if (it != group->static_members.end() && it->second != member_id) {
+      return ErrorCode::fenced_instance_id;
+    }
+  }
   if (generation_id < 0 && group->state == GroupState::empty) return ErrorCode::none;
   if (group->state == GroupState::completing_rebalance) return ErrorCode::rebalance_in_progress;
   Member* member = group->find(member_id);

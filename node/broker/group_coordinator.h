@@ -20,11 +20,11 @@
 // - heartbeat, leave_group, describe_group and list_groups answer at once (return values).
 // - Group-level routing (COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR) is the broker's job; while
 //   `set_loading(true)` every request is answered COORDINATOR_LOAD_IN_PROGRESS.
-// - Static membership (KIP-345, group_instance_id) is not implemented yet: a request naming a
-//   group_instance_id is answered UNSUPPORTED_VERSION (so serve JoinGroup v0-4, SyncGroup and
-//   Heartbeat v0-2, LeaveGroup v0-2, or v3 with null instance ids).
-//   TODO(issue 6): static members (replace the member id of a rejoining instance, fence the old
-//   one with FENCED_INSTANCE_ID, keep them across a rebalance timeout, skip MEMBER_ID_REQUIRED).
+// - Static membership (KIP-345, group_instance_id): a static member joins without the
+//   MEMBER_ID_REQUIRED round trip; a rejoin of a known instance replaces the old member id (which
+//   is then fenced with FENCED_INSTANCE_ID) and, in a Stable group, keeps the generation; static
+//   members stay in a generation they did not rejoin until their session lapses; LeaveGroup v3
+//   may remove a member by instance id alone.
 // - Persistence is the caller's (GroupManager, in __consumer_offsets): with set_store(), the
 //   leader's SyncGroup is answered only once the generation and its assignments are stored (an
 //   error fails the syncs and starts a new rebalance, as Kafka), and a generation that ends Empty
@@ -174,6 +174,7 @@ class GroupCoordinator {
     std::string member_id;
     std::string client_id;
     std::string client_host;
+    std::optional<std::string> instance_id;  // static members (KIP-345)
     std::vector<kafka::JoinGroupRequest::JoinGroupRequestProtocol> protocols;  // by preference
     Duration session_timeout{};
     Duration rebalance_timeout{};
@@ -188,10 +189,11 @@ class GroupCoordinator {
     GroupState state = GroupState::empty;
     int64_t state_timestamp_ms = -1;  // wall clock of the last set_state (KIP-211 expiry)
     int32_t generation_id = 0;
-    std::optional<std::string> protocol_type;  // of the first member; kept while Empty
-    std::optional<std::string> protocol_name;  // elected at each generation
-    std::string leader_id;                     // "" when there are no members
-    std::vector<Member> members;               // in join order
+    std::optional<std::string> protocol_type;           // of the first member; kept while Empty
+    std::optional<std::string> protocol_name;           // elected at each generation
+    std::string leader_id;                              // "" when there are no members
+    std::vector<Member> members;                        // in join order
+    std::map<std::string, std::string> static_members;  // instance id -> member id
     // Member ids handed out with MEMBER_ID_REQUIRED and not yet used, each with its expiry.
     std::map<std::string, TimerId> pending_members;
     // Members of this generation that have not sent SyncGroup yet (Kafka's pendingSyncMembers).
@@ -224,6 +226,10 @@ class GroupCoordinator {
                                 JoinGroupCallback& done);
   void update_member_and_rebalance(Group& group, Member& member,
                                    const kafka::JoinGroupRequest& request, JoinGroupCallback& done);
+  void replace_static_member(Group& group, const std::string& old_id, const std::string& new_id,
+                             const kafka::JoinGroupRequest& request, JoinGroupCallback& done);
+  kafka::ErrorCode validate_member(const Group& group, const std::string& member_id,
+                                   const std::optional<std::string>& instance_id) const;
   void maybe_prepare_rebalance(Group& group);
   void prepare_rebalance(Group& group);
   void schedule_join_timer(Group& group, Duration delay, Duration remaining, bool initial);

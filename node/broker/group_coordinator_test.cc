@@ -3,8 +3,10 @@
 // rebalance with the leader alone getting the members, SyncGroup handing out the leader's
 // assignments, rebalances on a new member / session expiry / leave / rebalance timeout / missing
 // leader sync, the protocol vote, Kafka's error answers (unknown member, illegal generation,
-// inconsistent protocol, bad session timeout, sync during a rebalance, loading, size limits), and
-// that a seed fixes the generated member ids.
+// inconsistent protocol, bad session timeout, sync during a rebalance, loading, size limits),
+// static membership (KIP-345: rejoin without a rebalance, fencing, leave by instance id, absent
+// static members kept in a generation, stored static members loaded back), and that a seed fixes
+// the generated member ids.
 #include "node/broker/group_coordinator.h"
 
 #include <gtest/gtest.h>
@@ -73,6 +75,16 @@ class Harness {
     request.protocols = a.protocols;
     auto out = std::make_shared<std::optional<JoinGroupResult>>();
     gc().join_group(request, GroupClient{a.version, a.client_id, "/10.0.0.1"},
+                    [out](JoinGroupResult r) { *out = std::move(r); });
+    return out;
+  }
+  Pending<JoinGroupResult> join_static(const std::string& instance,
+                                       const std::string& member_id = "",
+                                       int32_t session_ms = kSessionMs) {
+    kafka::JoinGroupRequest request{kGroup,   session_ms, kRebalanceMs,        member_id,
+                                    instance, "consumer", protocols({"range"})};
+    auto out = std::make_shared<std::optional<JoinGroupResult>>();
+    gc().join_group(request, GroupClient{5, "client-" + instance, "/10.0.0.1"},
                     [out](JoinGroupResult r) { *out = std::move(r); });
     return out;
   }
@@ -407,7 +419,7 @@ TEST(GroupCoordinator, SyncDuringRebalanceAndRequestsWhileLoading) {
   EXPECT_EQ(h.heartbeat(ids[1], 1), ErrorCode::rebalance_in_progress);
 }
 
-TEST(GroupCoordinator, LimitsAndUnsupportedRequests) {
+TEST(GroupCoordinator, Limits) {
   GroupCoordinatorConfig config;
   config.max_size = 2;
   Harness h(1, config);
@@ -422,9 +434,119 @@ TEST(GroupCoordinator, LimitsAndUnsupportedRequests) {
   std::optional<JoinGroupResult> r;
   h.gc().join_group(static_join, GroupClient{5, "c", "h"}, [&](JoinGroupResult x) { r = x; });
   ASSERT_TRUE(r.has_value());
-  EXPECT_EQ(r->error, ErrorCode::unsupported_version);  // TODO(issue 6): static membership
+  EXPECT_EQ(r->error, ErrorCode::group_max_size_reached);  // a new instance counts too
   Protocols huge = {{"range", Bytes(kMemberMetadataBytesMax + 1, 0)}};
   EXPECT_EQ((*h.join(JoinArgs{.protocols = huge}))->error, ErrorCode::invalid_request);
+}
+
+// ---- Static membership (KIP-345) ----------------------------------------------------------------
+
+// Two static members, a and b, joined and synced: a Stable generation. Returns their member ids.
+std::pair<std::string, std::string> static_pair(Harness& h, int32_t session_ms = kSessionMs) {
+  auto a = h.join_static("a", "", session_ms);
+  auto b = h.join_static("b", "", session_ms);
+  EXPECT_FALSE(a->has_value()) << "static members skip MEMBER_ID_REQUIRED and wait in the join";
+  h.run_for(seconds(10));
+  EXPECT_TRUE(a->has_value() && b->has_value());
+  EXPECT_EQ((*a)->error, ErrorCode::none);
+  EXPECT_EQ((*a)->members.size(), 2u);
+  EXPECT_EQ((*a)->members[0].group_instance_id, "a");
+  std::string ida = (*a)->member_id, idb = (*b)->member_id;
+  int32_t gen = (*a)->generation_id;
+  h.sync(idb, gen);
+  auto synced = h.sync(ida, gen, {{ida, "for-a"}, {idb, "for-b"}});
+  EXPECT_EQ((*synced)->error, ErrorCode::none);
+  EXPECT_EQ(h.state(), GroupState::stable);
+  return {ida, idb};
+}
+
+TEST(GroupCoordinator, StaticRejoinKeepsTheGenerationAndFencesTheOldId) {
+  Harness h;
+  auto [ida, idb] = static_pair(h);
+  int32_t gen = h.gc().generation_id(kGroup);
+  // b's process restarts: it joins with its instance id and no member id.
+  auto again = h.join_static("b");
+  ASSERT_TRUE(again->has_value()) << "a Stable group answers a known instance at once";
+  EXPECT_EQ((*again)->error, ErrorCode::none);
+  EXPECT_EQ((*again)->generation_id, gen);
+  EXPECT_EQ((*again)->leader, ida);
+  std::string new_b = (*again)->member_id;
+  EXPECT_NE(new_b, idb);
+  EXPECT_EQ(h.state(), GroupState::stable) << "no rebalance";
+  auto synced = h.sync(new_b, gen);
+  ASSERT_TRUE(synced->has_value());
+  EXPECT_EQ(text((*synced)->assignment), "for-b");
+  // The old process (a zombie) is fenced everywhere it shows up.
+  EXPECT_EQ(h.gc().heartbeat({kGroup, gen, idb, "b"}), ErrorCode::fenced_instance_id);
+  EXPECT_EQ(h.gc().validate_commit(kGroup, idb, gen, "b"), ErrorCode::fenced_instance_id);
+  EXPECT_EQ((*h.join_static("b", idb))->error, ErrorCode::fenced_instance_id);
+  EXPECT_EQ(h.gc().heartbeat({kGroup, gen, new_b, "b"}), ErrorCode::none);
+  // The leader restarting is answered with its old id as leader, so it does not reassign.
+  auto leader_again = h.join_static("a");
+  ASSERT_TRUE(leader_again->has_value());
+  EXPECT_EQ((*leader_again)->leader, ida);
+  EXPECT_NE((*leader_again)->member_id, ida);
+  EXPECT_TRUE((*leader_again)->members.empty());
+  EXPECT_EQ(h.gc().generation_id(kGroup), gen);
+}
+
+TEST(GroupCoordinator, AStaticMemberThatMissesARebalanceStaysInTheGenerationUntilItFailsToSync) {
+  Harness h;
+  auto [ida, idb] = static_pair(h, 60'000);
+  int32_t gen = h.gc().generation_id(kGroup);
+  // A new dynamic member starts a rebalance; only b rejoins (a's process is down).
+  std::string c = h.new_member();
+  auto join_c = h.join(JoinArgs{.member_id = c, .session_ms = 60'000});
+  auto join_b = h.join_static("b", idb, 60'000);
+  h.run_for(milliseconds(kRebalanceMs));
+  ASSERT_TRUE(join_b->has_value() && join_c->has_value());
+  EXPECT_EQ((*join_b)->generation_id, gen + 1);
+  // a is still in the generation: the leader gets its metadata to keep its partitions for it.
+  std::vector<std::string> in_generation;
+  const auto& leader = (*join_b)->leader == idb ? *join_b : *join_c;
+  for (const auto& m : leader->members) in_generation.push_back(m.member_id);
+  EXPECT_EQ(in_generation.size(), 3u);
+  EXPECT_NE(std::find(in_generation.begin(), in_generation.end(), ida), in_generation.end());
+  EXPECT_EQ(h.gc().heartbeat({kGroup, gen + 1, ida, "a"}), ErrorCode::none);
+  // The others sync; a, still down, never does: the sync timeout (Kafka's DelayedSync) removes it
+  // and the group rebalances without it.
+  h.sync((*join_b)->member_id == leader->leader ? c : idb, gen + 1);
+  h.sync(leader->leader, gen + 1, {{idb, "b"}, {c, "c"}, {ida, "a"}});
+  h.run_for(seconds(31));
+  EXPECT_EQ(h.gc().heartbeat({kGroup, gen + 1, ida, "a"}), ErrorCode::unknown_member_id);
+  EXPECT_EQ(h.state(), GroupState::preparing_rebalance);
+}
+
+TEST(GroupCoordinator, LeaveByInstanceIdRemovesTheStaticMember) {
+  Harness h;
+  auto [ida, idb] = static_pair(h);
+  kafka::LeaveGroupRequest leave;
+  leave.group_id = kGroup;
+  leave.members = {{"", "b"}, {"", "nobody"}, {"wrong-id", "a"}};
+  auto resp = h.gc().leave_group(leave, 3);
+  ASSERT_EQ(resp.members.size(), 3u);
+  EXPECT_EQ(resp.members[0].error_code, 0);
+  EXPECT_EQ(resp.members[1].error_code, static_cast<int16_t>(ErrorCode::unknown_member_id));
+  EXPECT_EQ(resp.members[2].error_code, static_cast<int16_t>(ErrorCode::fenced_instance_id));
+  EXPECT_EQ(h.state(), GroupState::preparing_rebalance);
+  EXPECT_EQ(h.gc().heartbeat({kGroup, 1, idb, "b"}), ErrorCode::unknown_member_id);
+}
+
+TEST(GroupCoordinator, StoredStaticMembersComeBackAfterALoad) {
+  Harness h;
+  GroupValue stored;
+  stored.protocol_type = "consumer";
+  stored.generation = 4;
+  stored.protocol = "range";
+  stored.leader = "m-a";
+  stored.members.push_back({"m-a", "a", "c", "/h", kRebalanceMs, kSessionMs, {}, to_bytes("x")});
+  h.gc().load_group(kGroup, stored);
+  EXPECT_EQ(h.state(), GroupState::stable);
+  EXPECT_EQ(h.gc().heartbeat({kGroup, 4, "m-a", "a"}), ErrorCode::none);
+  auto again = h.join_static("a");
+  ASSERT_TRUE(again->has_value());
+  EXPECT_EQ((*again)->generation_id, 4);
+  EXPECT_EQ(h.gc().heartbeat({kGroup, 4, "m-a", "a"}), ErrorCode::fenced_instance_id);
 }
 
 TEST(GroupCoordinator, PendingMemberIdExpiresAfterTheSessionTimeout) {

@@ -317,6 +317,46 @@ TEST(GroupManager, CrashRestartRestoresOffsetsAndTheGeneration) {
   restart_keeps_group(true);
 }
 
+// KIP-345 over the wire: a static member's restart keeps the generation, and the replacement id
+// is what __consumer_offsets keeps, so after a coordinator restart the old id stays fenced.
+TEST(GroupManager, StaticMemberReplacementIsStoredBeforeItIsAnswered) {
+  BrokerHarness h(kConfig);
+  ASSERT_TRUE(h.start().ok());
+  create_topic(h, "t");
+  GroupDriver g(h);
+  g.find();
+  auto request = g.join_request("");
+  request.group_instance_id = "instance-1";
+  auto joined = h.call(5, request);
+  ASSERT_TRUE(joined.ok());
+  ASSERT_EQ(joined->error_code, 0) << "no MEMBER_ID_REQUIRED for a static member";
+  ASSERT_EQ(joined->members.size(), 1u);
+  EXPECT_EQ(joined->members[0].group_instance_id, "instance-1");
+  std::string first = joined->member_id;
+  int32_t generation = joined->generation_id;
+  ASSERT_EQ(g.sync(first, generation, to_bytes("a")).error_code, 0);
+
+  auto again = h.call(5, request);  // the instance restarted: same instance, no member id
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->error_code, 0);
+  EXPECT_EQ(again->generation_id, generation);
+  EXPECT_EQ(again->leader, first) << "the old leader id: the new member must not reassign";
+  std::string second = again->member_id;
+  EXPECT_NE(second, first);
+  ASSERT_TRUE(h.shutdown().ok());
+  ASSERT_TRUE(h.start().ok());
+  h.run([&] { return h.broker().groups().counters().groups_loaded > 0; }, seconds(5));
+  k::HeartbeatRequest beat{"g", generation, second, "instance-1"};
+  auto ok = h.call(3, beat);
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->error_code, 0);
+  beat.member_id = first;
+  auto fenced = h.call(3, beat);
+  ASSERT_TRUE(fenced.ok());
+  EXPECT_EQ(fenced->error_code, code(ErrorCode::fenced_instance_id));
+  EXPECT_EQ(g.sync(second, generation, {}).assignment, to_bytes("a"));
+}
+
 TEST(GroupManager, StandaloneCommitsNeedNoMembership) {
   BrokerHarness h(kConfig);
   ASSERT_TRUE(h.start().ok());
