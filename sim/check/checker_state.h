@@ -151,7 +151,11 @@ struct Process {
   std::unordered_map<Id, Chain> chains;       // by partition
 };
 
-struct CommitMark {  // the highest commit of one (group, partition) so far
+// The acknowledged commits of one (group, partition) that raised the highest offset, in the
+// order of their ok lines: both `ok_line` and `offset` strictly increase along the vector, so the
+// highest commit acknowledged before a given line is found by binary search.
+struct CommitMark {
+  uint64_t ok_line = 0;
   int64_t offset = 0;
   Source source;
 };
@@ -197,10 +201,10 @@ struct Checker::State {
   std::unordered_map<Id, std::vector<std::pair<Id, int64_t>>> extra_positions;  // duplicates
   std::set<std::tuple<Id, int64_t, Id>> inconsistent_reported;  // (part, offset, record)
   std::vector<internal::Ack> acks;
-  std::map<std::pair<std::string, Id>, internal::CommitMark> commits;  // by (group, part)
-  std::unordered_map<uint64_t, internal::Mark> replicas;               // by (node << 32 | part)
-  std::map<std::pair<Id, int64_t>, internal::LeaderMark> leaders;      // by (part, epoch)
-  std::set<std::tuple<Id, int64_t, Id>> leader_conflicts;  // (part, epoch, node) reported
+  std::map<std::pair<std::string, Id>, std::vector<internal::CommitMark>> commits;  // (group, part)
+  std::unordered_map<uint64_t, internal::Mark> replicas;           // by (node << 32 | part)
+  std::map<std::pair<Id, int64_t>, internal::LeaderMark> leaders;  // by (part, epoch)
+  std::set<std::tuple<Id, int64_t, Id>> leader_conflicts;          // (part, epoch, node) reported
 
   Id topic_id(const std::string& topic);
   Id proc_id(const std::string& name);

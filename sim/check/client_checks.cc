@@ -181,30 +181,39 @@ void on_seek_ok(State& s, Id proc, const OpLine& ok, const Source& source) {
   }
 }
 
+// A commit takes effect somewhere between its invoke and its ok. So it regresses only against a
+// commit acknowledged before it was invoked: two commits that overlap in time may land in either
+// order (a consumer paused with its commit in flight is acknowledged late, for a commit that took
+// effect early), and the later of two overlapping commits may legally carry the lower offset.
 void on_commit_ok(State& s, const OpenOp& op, const OpLine& ok, const Source& source) {
   const std::string& group = ok.group ? *ok.group : op.group;
   for (const PartitionOffset& c : *ok.offsets) {
     Id part = s.part_id(c.topic, c.partition);
-    auto [it, fresh] = s.commits.try_emplace({group, part}, CommitMark{c.offset, source});
-    CommitMark& high = it->second;
-    if (fresh || c.offset >= high.offset) {
-      high = CommitMark{c.offset, source};
-      continue;
+    std::vector<CommitMark>& marks = s.commits[{group, part}];
+    auto before =
+        std::lower_bound(marks.begin(), marks.end(), op.invoke_line,
+                         [](const CommitMark& m, uint64_t line) { return m.ok_line < line; });
+    if (before != marks.begin() && std::prev(before)->offset > c.offset) {
+      const CommitMark& high = *std::prev(before);
+      s.report(Kind::committed_offset_regress, [&] {
+        std::string text = fmt::format(
+            "group {} committed {} offset {} ({}) after offset {} ({}) was acknowledged", group,
+            s.part_name(part), c.offset, s.source_text(source), high.offset,
+            s.source_text(high.source));
+        Json e;
+        e["group"] = group;
+        e["topic"] = c.topic;
+        e["partition"] = c.partition;
+        e["offset"] = c.offset;
+        e["commit"] = s.source_json(source);
+        e["earlier_offset"] = high.offset;
+        e["earlier"] = s.source_json(high.source);
+        return std::make_pair(std::move(text), std::move(e));
+      });
     }
-    s.report(Kind::committed_offset_regress, [&] {
-      std::string text = fmt::format("group {} committed {} offset {} ({}) after offset {} ({})",
-                                     group, s.part_name(part), c.offset, s.source_text(source),
-                                     high.offset, s.source_text(high.source));
-      Json e;
-      e["group"] = group;
-      e["topic"] = c.topic;
-      e["partition"] = c.partition;
-      e["offset"] = c.offset;
-      e["commit"] = s.source_json(source);
-      e["earlier_offset"] = high.offset;
-      e["earlier"] = s.source_json(high.source);
-      return std::make_pair(std::move(text), std::move(e));
-    });
+    if (marks.empty() || c.offset > marks.back().offset) {
+      marks.push_back(CommitMark{s.line, c.offset, source});
+    }
   }
 }
 
