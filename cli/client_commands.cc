@@ -20,6 +20,7 @@
 #include "cli/history_file.h"
 #include "client/admin.h"
 #include "client/consumer.h"
+#include "client/group_consumer.h"
 #include "client/producer.h"
 #include "disk/disk.h"
 #include "net/event_loop.h"
@@ -335,6 +336,7 @@ struct ConsumeArgs {
   std::string bootstrap;
   std::string topic;
   std::optional<int32_t> partition;
+  std::string group;  // non-empty: subscribe as a member of this consumer group
   bool from_beginning = false;
   std::optional<int64_t> offset;
   std::optional<uint64_t> max_messages;
@@ -381,12 +383,12 @@ void print_record(const client::ConsumerRecord& r, const ConsumeArgs& args) {
   std::cout << line;
 }
 
-// Where reading starts: `offset`, or -1 for "wherever the reset policy puts it".
-void record_seek(HistoryFile& history, const std::vector<client::TopicPartition>& partitions,
-                 int64_t offset) {
+// Where reading starts, per partition: an offset, or -1 for "wherever the reset policy puts it".
+void record_positions(HistoryFile& history,
+                      const std::vector<std::pair<client::TopicPartition, int64_t>>& starts) {
   if (!history.enabled()) return;
   std::string positions = "[";
-  for (auto& tp : partitions) {
+  for (auto& [tp, offset] : starts) {
     if (positions.size() > 1) positions += ',';
     positions += '[';
     append_json_string(positions, tp.topic);
@@ -397,6 +399,13 @@ void record_seek(HistoryFile& history, const std::vector<client::TopicPartition>
   history.write("op.invoke", TraceFields().add("op", op).add("f", "seek"));
   history.write("op.ok",
                 TraceFields().add("op", op).add("f", "seek").add_raw("positions", positions));
+}
+
+void record_seek(HistoryFile& history, const std::vector<client::TopicPartition>& partitions,
+                 int64_t offset) {
+  std::vector<std::pair<client::TopicPartition, int64_t>> starts;
+  for (auto& tp : partitions) starts.emplace_back(tp, offset);
+  record_positions(history, starts);
 }
 
 // A poll that returned records (empty polls are waiting, not reads, and leave no line).
@@ -422,7 +431,89 @@ void record_poll(HistoryFile& history, const std::vector<client::ConsumerRecord>
   history.write("op.ok", TraceFields().add("op", op).add("f", "poll").add_raw("records", out));
 }
 
+// `consume --group`: a member of the group, reading what the group assigns it. Positions are
+// committed every auto.commit.interval.ms and on exit (LeaveGroup then hands the partitions to
+// the other members at once); on exit only what was printed counts as consumed.
+int consume_group(const ConsumeArgs& args) {
+  client::GroupConsumerConfig config;
+  config.bootstrap_servers = {args.bootstrap};
+  config.group_id = args.group;
+  // As kafka-console-consumer: --from-beginning only matters where the group committed nothing.
+  config.auto_offset_reset =
+      args.from_beginning ? client::OffsetReset::earliest : client::OffsetReset::latest;
+  if (Status s = client::validate(config); !s.ok()) throw CLI::ValidationError(s.message());
+  auto rt = Runtime::create("gregor-consume");
+  if (!rt.ok()) return fail("consume", rt.status().message());
+  auto history = HistoryFile::open(args.history_path, fmt::format("consume-{}", getpid()));
+  if (!history.ok()) return fail("consume", history.status().message());
+  client::GroupConsumer consumer((*rt)->env(), config);
+  client::RebalanceListener listener;
+  // A rebalance moves positions: to the group's committed offsets, or to the reset policy (-1).
+  listener.on_partitions_assigned = [&](const std::vector<client::TopicPartition>& tps) {
+    std::vector<std::pair<client::TopicPartition, int64_t>> starts;
+    for (auto& tp : tps) starts.emplace_back(tp, consumer.position(tp).value_or(-1));
+    record_positions(*history, starts);
+  };
+  if (Status s = consumer.subscribe({args.topic}, listener); !s.ok())
+    return fail("consume", s.message());
+  std::map<client::TopicPartition, int64_t> printed;  // next offset after the last one printed
+  uint64_t count = 0;
+  MonoTime last_record = (*rt)->env().clock.now();
+  int status = 0;
+  while (!(*rt)->interrupted() && (!args.max_messages || count < *args.max_messages)) {
+    Duration wait = seconds(1);
+    if (args.timeout_ms) {
+      Duration left = last_record + milliseconds(*args.timeout_ms) - (*rt)->env().clock.now();
+      if (left <= Duration::zero()) break;
+      wait = std::min(wait, left);
+    }
+    std::optional<Result<std::vector<client::ConsumerRecord>>> got;
+    consumer.poll(wait, [&](auto r) { got = std::move(r); });
+    if (!(*rt)->run_until([&] { return got.has_value(); })) break;
+    if (!got->ok()) {
+      status = fail("consume", got->status().message());
+      break;
+    }
+    record_poll(*history, **got);
+    for (auto& r : **got) {
+      if (args.max_messages && count >= *args.max_messages) break;
+      print_record(r, args);
+      printed[{r.topic, r.partition}] = r.offset + 1;
+      ++count;
+      last_record = (*rt)->env().clock.now();
+    }
+  }
+  std::cout.flush();
+  // Records polled but not printed (past --max-messages) are not consumed: move back so that
+  // close()'s commit stores what was printed.
+  for (const client::TopicPartition& tp : consumer.assignment()) {
+    auto it = printed.find(tp);
+    auto pos = consumer.position(tp);
+    if (it != printed.end() && pos && *pos > it->second) consumer.seek(tp, it->second).ignore();
+  }
+  std::optional<Status> closed;
+  consumer.close([&](const Status& s) { closed = s; });
+  // Not Runtime::run_until: a SIGINT must not cut the commit and LeaveGroup short.
+  (*rt)->loop().run_until([&] { return closed.has_value(); },
+                          config.request_timeout_ms + seconds(5));
+  if (!closed || !closed->ok())
+    std::cerr << fmt::format("gregor consume: leaving group {}: {}\n", args.group,
+                             closed ? closed->message() : "no answer");
+  std::cerr << fmt::format("Processed a total of {} messages\n", count);
+  return status;
+}
+
 int consume(const ConsumeArgs& args) {
+  if (!args.group.empty()) {
+    if (args.partition)
+      throw CLI::ValidationError(
+          "--partition cannot be used with --group: the group assigns the partitions");
+    if (args.offset)
+      throw CLI::ValidationError(
+          "--offset cannot be used with --group: reading starts at the group's committed "
+          "offsets");
+    return consume_group(args);
+  }
   if (args.offset && !args.partition) throw CLI::ValidationError("--offset needs --partition");
   client::ConsumerConfig config;
   config.bootstrap_servers = {args.bootstrap};
@@ -482,6 +573,9 @@ void add_consume(CLI::App& app, int* exit_code) {
   cmd->add_option("--topic", args->topic, "The topic to read")->required();
   cmd->add_option("--partition", args->partition, "Read only this partition")
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--group", args->group,
+                  "Join this consumer group and read the partitions it assigns; commits the "
+                  "positions periodically and on exit (not with --partition)");
   auto* begin = cmd->add_flag("--from-beginning", args->from_beginning,
                               "Start at the log start (default: only new records)");
   cmd->add_option("--offset", args->offset, "Start at this offset (needs --partition)")
