@@ -218,6 +218,12 @@ void Run::start_clients() {
     for (uint32_t i = 1; i <= c.count; ++i) {
       std::string name = fmt::format("{}-{}", c.name, i);
       ClientState& state = client_state(name);
+      if (c.mode == ConsumerMode::group) {
+        clients_[name] = cluster_.add_process(name, [&c, &state, b = bootstrap()](Env& env) {
+          return std::make_unique<GroupConsumerProcess>(env, c, b, state);
+        });
+        continue;
+      }
       clients_[name] = cluster_.add_process(
           name, [&c, &state, parts = partitions_of(c.topics), b = bootstrap()](Env& env) {
             return std::make_unique<ConsumerProcess>(env, c, parts, b, state);
@@ -360,17 +366,6 @@ RunResult Run::go() {
 }  // namespace
 
 RunResult run_scenario(const Scenario& scenario, uint64_t seed, const RunOptions& options) {
-  for (auto& c : scenario.consumers) {
-    if (c.mode == ConsumerMode::group) {
-      RunResult r;
-      r.seed = seed;
-      r.scenario = scenario.name;
-      r.expect = scenario.expect;
-      r.error = fmt::format("consumer '{}': group consumers need the group coordinator (issue 6)",
-                            c.name);
-      return r;
-    }
-  }
   Run run(scenario, seed, options);
   return run.go();
 }

@@ -398,6 +398,13 @@ Status Parser::read_consumer(const Table& t) {
   if (c.commit != CommitPolicy::none && c.group.empty()) {
     return t.error("commit", "committing needs a group (committed offsets belong to one)");
   }
+  if (c.commit != CommitPolicy::none && c.mode != ConsumerMode::group) {
+    return t.error("commit",
+                   "committing needs mode = \"group\" (assigned consumers do not commit)");
+  }
+  if (c.mode == ConsumerMode::assign && t.has("group")) {
+    return t.error("group", "applies only with mode = \"group\"");
+  }
   if (t.has("auto_commit_interval") && c.commit != CommitPolicy::automatic) {
     return t.error("auto_commit_interval", "applies only with commit = \"auto\"");
   }

@@ -200,8 +200,13 @@ TEST(ScenarioTomlErrors, Consumers) {
             "f.toml:7: key 'consumer[1].commit': committing needs a group (committed offsets "
             "belong to one)");
   EXPECT_EQ(
-      error_of(with_base("group = \"g\"\nauto_commit_interval = \"1s\"\n")),
-      "f.toml:8: key 'consumer[1].auto_commit_interval': applies only with commit = \"auto\"");
+      error_of(with_base("mode = \"group\"\ngroup = \"g\"\nauto_commit_interval = \"1s\"\n")),
+      "f.toml:9: key 'consumer[1].auto_commit_interval': applies only with commit = \"auto\"");
+  EXPECT_EQ(error_of(with_base("group = \"g\"\ncommit = \"auto\"\n")),
+            "f.toml:8: key 'consumer[1].commit': committing needs mode = \"group\" (assigned "
+            "consumers do not commit)");
+  EXPECT_EQ(error_of(with_base("group = \"g\"\n")),
+            "f.toml:7: key 'consumer[1].group': applies only with mode = \"group\"");
   EXPECT_EQ(error_of(with_base("commit = \"always\"\n")),
             "f.toml:7: key 'consumer[1].commit': \"always\" is not one of \"none\", "
             "\"after_poll\", \"auto\"");

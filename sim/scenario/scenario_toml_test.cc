@@ -505,7 +505,7 @@ ConsumerSpec gen_consumer(const Scenario& s, int i) {
   c.topics = gen_subset(c.topics);
   if (c.topics.empty()) c.topics.push_back(s.topics[0].name);
   c.mode = *rc::gen::element(ConsumerMode::assign, ConsumerMode::group);
-  bool grouped = c.mode == ConsumerMode::group || *rc::gen::arbitrary<bool>();
+  bool grouped = c.mode == ConsumerMode::group;
   if (grouped) c.group = "g" + gen_text().substr(0, 5);
   c.isolation = *rc::gen::element(Isolation::read_uncommitted, Isolation::read_committed);
   if (grouped) {

@@ -14,7 +14,10 @@ Bytes bytes_of(std::string_view s) {
   return Bytes(s.begin(), s.end());
 }
 
-// The history names a record by its identity, "NAME:SEQ", never by the padding after it.
+}  // namespace
+
+namespace workload {
+
 std::string identity_of(const std::optional<Bytes>& value) {
   if (!value) return "<null>";
   std::string s(value->begin(), value->end());
@@ -31,6 +34,13 @@ void append_record(std::string& out, const client::ConsumerRecord& r) {
   out += ']';
 }
 
+void append_position(std::string& out, const client::TopicPartition& tp, int64_t offset) {
+  if (out.size() > 1) out += ',';
+  out += '[';
+  append_json_string(out, tp.topic);
+  out += fmt::format(",{},{}]", tp.partition, offset);
+}
+
 client::CommonConfig common(std::vector<std::string> bootstrap, const std::string& name) {
   client::CommonConfig c;
   c.bootstrap_servers = std::move(bootstrap);
@@ -40,7 +50,11 @@ client::CommonConfig common(std::vector<std::string> bootstrap, const std::strin
   return c;
 }
 
-}  // namespace
+}  // namespace workload
+
+using workload::append_record;
+using workload::common;
+using workload::identity_of;
 
 std::string record_value(const std::string& producer, uint64_t seq, uint32_t value_bytes) {
   std::string v = fmt::format("{}:{}", producer, seq);
@@ -161,12 +175,7 @@ ConsumerProcess::ConsumerProcess(Env& env, const ConsumerSpec& spec,
         consumer_->assign(partitions_);
         // Positions come from the reset policy: unknown (-1) to the history.
         std::string positions = "[";
-        for (auto& tp : partitions_) {
-          if (positions.size() > 1) positions += ',';
-          positions += '[';
-          append_json_string(positions, tp.topic);
-          positions += fmt::format(",{},-1]", tp.partition);
-        }
+        for (auto& tp : partitions_) workload::append_position(positions, tp, -1);
         positions += ']';
         uint64_t op = state_.next_op++;
         env_.tracer.event("op.invoke", TraceFields().add("op", op).add("f", "seek"));

@@ -16,6 +16,7 @@
 
 #include "base/env.h"
 #include "client/consumer.h"
+#include "client/group_consumer.h"
 #include "client/producer.h"
 #include "sim/cluster.h"
 #include "sim/scenario/scenario.h"
@@ -26,6 +27,9 @@ namespace gregor::scenario {
 inline constexpr size_t kProducerBufferedRecordsMax = 20000;  // past it, sends are skipped
 inline constexpr Duration kClientRequestTimeout = seconds(5);
 inline constexpr Duration kConsumerFetchWait = milliseconds(500);  // Kafka's default
+// Group consumers' session.timeout.ms (Kafka 2.x's default; the broker allows 6 s and up): short
+// enough that a crashed member's partitions move within a scenario, long enough for faults.
+inline constexpr Duration kGroupSessionTimeout = seconds(10);
 
 struct ClientState {
   std::string name;      // the process name, "producer-1"
@@ -76,6 +80,30 @@ class ConsumerProcess final : public sim::Service {
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
+// A consumer in a group (ConsumerSpec::mode == group): subscribes to the spec's topics with
+// Gregor's GroupConsumer and polls forever. Each assignment is a `seek` op carrying the group and
+// the positions the member resumes from (the committed offsets; -1 where the reset policy
+// decides); commits per the spec's policy: after_poll commits the positions after every non-empty
+// poll (an op `commit`, the next poll waits for it), automatic uses the client's auto-commit
+// (invisible to the history), none never commits.
+class GroupConsumerProcess final : public sim::Service {
+ public:
+  GroupConsumerProcess(Env& env, const ConsumerSpec& spec, std::vector<std::string> bootstrap,
+                       ClientState& state);
+  ~GroupConsumerProcess() override;
+
+ private:
+  void on_assigned(const std::vector<client::TopicPartition>& partitions);
+  void poll();
+  void commit_then_poll();
+
+  Env& env_;
+  ConsumerSpec spec_;
+  ClientState& state_;
+  std::unique_ptr<client::GroupConsumer> consumer_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
 // Reads every partition from its log start to its end as of the read, one after the other, and
 // calls done(true) when all are read (done(false) is never called: the runner's deadline decides
 // when to give up).
@@ -99,6 +127,17 @@ class FinalReader final : public sim::Service {
   uint64_t op_ = 0;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
+
+// Shared by the workload files.
+namespace workload {
+// The history names a record by its identity, "NAME:SEQ", never by the padding after it.
+std::string identity_of(const std::optional<Bytes>& value);
+// Appends `[topic, partition, offset, identity]` to a JSON array being built in `out`.
+void append_record(std::string& out, const client::ConsumerRecord& r);
+// Appends `[topic, partition, offset]`.
+void append_position(std::string& out, const client::TopicPartition& tp, int64_t offset);
+client::CommonConfig common(std::vector<std::string> bootstrap, const std::string& name);
+}  // namespace workload
 
 // The value a producer sends as its seq-th record: "NAME:SEQ", padded with '.' to value_bytes.
 std::string record_value(const std::string& producer, uint64_t seq, uint32_t value_bytes);
