@@ -217,7 +217,7 @@ void GroupConsumer::schedule_auto_commit() {
                                 spdlog::debug("group consumer {} ({}): auto-commit: {}",
                                               config_.client_id, config_.group_id, s.to_string());
                             };
-                            send_commit(op);
+                            start_commit(op);
                           }));
 }
 
@@ -251,7 +251,17 @@ void GroupConsumer::commit(std::map<TopicPartition, int64_t> offsets, StatusFn d
   op->member_id = member_id_;
   op->deadline = env_.clock.now() + config_.default_api_timeout_ms;
   op->done = std::move(done);
-  send_commit(op);
+  start_commit(op);
+}
+
+void GroupConsumer::start_commit(std::shared_ptr<CommitOp> op) {
+  ++commits_in_flight_;
+  send_commit(std::move(op));
+}
+
+void GroupConsumer::after_commits(std::function<void()> fn) {
+  if (commits_in_flight_ == 0) return fn();
+  after_commits_.push_back(std::move(fn));
 }
 
 void GroupConsumer::send_commit(std::shared_ptr<CommitOp> op) {
@@ -282,7 +292,14 @@ void GroupConsumer::on_commit(std::shared_ptr<CommitOp> op, Result<k::OffsetComm
     }
     StatusFn done = std::move(op->done);
     op->done = nullptr;
+    GREGOR_ASSERT(commits_in_flight_ > 0, "a commit finished twice");
+    --commits_in_flight_;
     if (done) done(s);
+    if (commits_in_flight_ == 0 && !after_commits_.empty()) {
+      auto waiting = std::move(after_commits_);
+      after_commits_.clear();
+      for (auto& fn : waiting) fn();
+    }
   };
   auto retry = [this, op, finish](const Status& why) {
     if (env_.clock.now() + config_.retry_backoff_ms >= op->deadline) return finish(why);
@@ -401,7 +418,7 @@ void GroupConsumer::close(StatusFn done) {
     op->member_id = member_id_;
     op->deadline = env_.clock.now() + config_.request_timeout_ms;
     op->done = leave;
-    return send_commit(op);
+    return start_commit(op);
   }
   later([leave] { leave(Status::Ok()); });
 }

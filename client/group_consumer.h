@@ -14,7 +14,8 @@
 // Rebalances. A Heartbeat, SyncGroup or OffsetCommit answered REBALANCE_IN_PROGRESS makes the
 // member join again with its member id; ILLEGAL_GENERATION or UNKNOWN_MEMBER_ID (its session
 // lapsed, the group moved on) make it forget its member id and generation first, as Kafka does.
-// Before joining (Kafka's onJoinPrepare) the member commits its positions if enable_auto_commit
+// Before joining, the member waits for its commits in flight (as Java's poll thread, blocked in
+// commitSync, would), then (Kafka's onJoinPrepare) commits its positions if enable_auto_commit
 // and it still has a valid generation, then revokes every partition (eager): on_partitions_revoked,
 // or on_partitions_lost when the generation was lost (nothing is committed then). After SyncGroup
 // and the OffsetFetch, on_partitions_assigned gets the new assignment (possibly empty).
@@ -181,6 +182,7 @@ class GroupConsumer {
                            Duration timeout);
   void request_rejoin(const std::string& reason, bool lost);
   void prepare_join(bool lost);
+  void join_after_commits(uint64_t epoch, bool lost, bool was_member);
   void revoke(bool lost);
   void send_join(uint64_t epoch);
   void retry_join(uint64_t epoch, const Status& why);
@@ -203,7 +205,10 @@ class GroupConsumer {
   void on_heartbeat(uint64_t epoch, Result<kafka::HeartbeatResponse> resp);
   void schedule_auto_commit();
   std::map<TopicPartition, int64_t> positions() const;
+  void start_commit(std::shared_ptr<CommitOp> op);  // counts it in flight, then sends
   void send_commit(std::shared_ptr<CommitOp> op);
+  // Runs fn once no commit is in flight (at once if none is).
+  void after_commits(std::function<void()> fn);
   void on_commit(std::shared_ptr<CommitOp> op, Result<kafka::OffsetCommitResponse> resp);
   void leave_group(StatusFn done);
   void cancel_timers();
@@ -243,6 +248,8 @@ class GroupConsumer {
   TimerId auto_commit_timer_ = kNoTimer;
   bool heartbeat_in_flight_ = false;
   bool auto_commit_in_flight_ = false;
+  size_t commits_in_flight_ = 0;
+  std::vector<std::function<void()>> after_commits_;
   MonoTime last_heartbeat_ok_{};
   MonoTime last_poll_{};
   bool poll_waiting_ = false;

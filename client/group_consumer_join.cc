@@ -125,6 +125,15 @@ void GroupConsumer::prepare_join(bool lost) {
   state_ = State::joining;
   uint64_t epoch = ++join_epoch_;
   cancel_timers();
+  // Commits still in flight finish first, as with Java's commitSync (the poll thread that would
+  // rejoin is blocked in it): a commit that lands after this member rejoined could land after
+  // the next owner of its partitions read the committed offsets, and the group would go back.
+  after_commits([this, epoch, lost, was_member] {
+    if (epoch == join_epoch_) join_after_commits(epoch, lost, was_member);
+  });
+}
+
+void GroupConsumer::join_after_commits(uint64_t epoch, bool lost, bool was_member) {
   auto offsets = positions();
   if (was_member && !lost && config_.enable_auto_commit && generation_ >= 0 && !offsets.empty()) {
     auto op = std::make_shared<CommitOp>();
@@ -141,7 +150,7 @@ void GroupConsumer::prepare_join(bool lost) {
       revoke(false);
       if (epoch == join_epoch_) send_join(epoch);
     };
-    return send_commit(op);
+    return start_commit(op);
   }
   later([this, epoch, lost, was_member] {
     if (epoch != join_epoch_) return;
