@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "base/trace.h"
+#include "cli/client_runtime.h"
 #include "cli/history_file.h"
 #include "client/admin.h"
 #include "client/consumer.h"
@@ -34,86 +35,6 @@ using client::DeliveryReport;
 // Lines waiting in the producer before stdin is read further (back-pressure).
 constexpr size_t kProduceBufferedLinesMax = 10000;
 constexpr size_t kStdinChunkBytes = 64 << 10;
-
-// The clients need no disk; every call fails, from the loop, as the seam requires.
-class NoDisk final : public disk::Disk {
- public:
-  explicit NoDisk(net::EventLoop& loop) : loop_(loop) {}
-  void open(const std::string&, disk::OpenMode, OpenFn done) override { fail(std::move(done)); }
-  void rename(const std::string&, const std::string&, disk::StatusFn done) override {
-    fail(std::move(done));
-  }
-  void remove(const std::string&, disk::StatusFn done) override { fail(std::move(done)); }
-  void mkdir(const std::string&, disk::StatusFn done) override { fail(std::move(done)); }
-  void list(const std::string&, ListFn done) override { fail(std::move(done)); }
-  void fsync_dir(const std::string&, disk::StatusFn done) override { fail(std::move(done)); }
-
- private:
-  template <typename Fn>
-  void fail(Fn done) {
-    loop_.post([done = std::move(done)] {
-      done(error(Errc::invalid_argument, "the client commands use no disk"));
-    });
-  }
-  net::EventLoop& loop_;
-};
-
-// The production Env of one client command, with SIGINT/SIGTERM turned into a flag.
-class Runtime {
- public:
-  static Result<std::unique_ptr<Runtime>> create(const std::string& name) {
-    auto loop = net::EventLoop::create();
-    if (!loop.ok()) return loop.status();
-    auto rt = std::unique_ptr<Runtime>(new Runtime(std::move(loop).value(), name));
-    GREGOR_RETURN_IF_ERROR(rt->watch_signals());
-    return rt;
-  }
-  ~Runtime() {
-    if (signal_fd_ >= 0) {
-      loop_->remove_fd(signal_fd_);
-      ::close(signal_fd_);
-    }
-  }
-  Env& env() { return env_; }
-  net::EventLoop& loop() { return *loop_; }
-  bool interrupted() const { return interrupted_; }
-  // Runs the loop until pred() holds, a signal arrives, or `timeout` passes. Returns pred().
-  bool run_until(const std::function<bool()>& pred, Duration timeout = hours(24 * 365)) {
-    return loop_->run_until([&] { return pred() || interrupted_; }, timeout) && pred();
-  }
-
- private:
-  Runtime(std::unique_ptr<net::EventLoop> loop, const std::string& name)
-      : loop_(std::move(loop)),
-        clock_(*loop_),
-        network_(*loop_),
-        random_(net::os_random_seed()),
-        disk_(*loop_),
-        env_{clock_, random_, network_, disk_, tracer_, name, false} {}
-  Status watch_signals() {
-    sigset_t mask;
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGTERM);
-    sigaddset(&mask, SIGINT);
-    if (sigprocmask(SIG_BLOCK, &mask, nullptr) != 0) return error(Errc::io_error, "sigprocmask");
-    signal_fd_ = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-    if (signal_fd_ < 0) return error(Errc::io_error, "signalfd");
-    return loop_->add_fd(signal_fd_, 0x001 /* EPOLLIN */, [this](uint32_t) {
-      signalfd_siginfo info{};
-      while (::read(signal_fd_, &info, sizeof info) == sizeof info) interrupted_ = true;
-    });
-  }
-
-  std::unique_ptr<net::EventLoop> loop_;
-  net::RealClock clock_;
-  net::TcpNetwork network_;
-  Random random_;
-  NoDisk disk_;
-  NullTracer tracer_;
-  Env env_;
-  int signal_fd_ = -1;
-  bool interrupted_ = false;
-};
 
 int fail(std::string_view command, const std::string& message) {
   std::cerr << "gregor " << command << ": " << message << "\n";
@@ -604,12 +525,7 @@ struct TopicsArgs {
 
 template <typename T>
 Result<T> await(Runtime& rt, std::function<void(std::function<void(Result<T>)>)> start) {
-  std::optional<Result<T>> out;
-  start([&](Result<T> r) { out = std::move(r); });
-  if (!rt.run_until([&] { return out.has_value(); }, minutes(2))) {
-    return error(rt.interrupted() ? Errc::cancelled : Errc::timed_out, "no answer from the broker");
-  }
-  return std::move(*out);
+  return rt.await<T>(start);
 }
 
 int report_results(std::string_view verb, const Result<std::vector<client::TopicResult>>& r) {

@@ -9,6 +9,7 @@
 #include "cli/client_commands.h"
 #include "cli/demo_command.h"
 #include "cli/dump_log_command.h"
+#include "cli/groups_command.h"
 #include "cli/serve_command.h"
 #include "cli/sim_command.h"
 
@@ -30,6 +31,7 @@ int main(int argc, char** argv) {
   gregor::cli::add_bench_command(app, &exit_code);
   gregor::cli::add_serve_command(app, &exit_code);
   gregor::cli::add_client_commands(app, &exit_code);
+  gregor::cli::add_groups_command(app, &exit_code);
   gregor::cli::add_sim_command(app, &exit_code);
   gregor::cli::add_shrink_command(app, &exit_code);
   gregor::cli::add_sweep_command(app, &exit_code);

@@ -1,10 +1,15 @@
 // Proves the admin client against a real broker in the simulator: create topics (partitions,
 // configs, validate_only, duplicates and bad configs as per-topic errors), list and describe them
-// (partitions, leaders, ISR), describe topic and broker configs, and delete them; and every call
-// completes, one way or the other, when responses keep getting lost.
+// (partitions, leaders, ISR), describe topic and broker configs, and delete them; list and
+// describe consumer groups (state, protocol, members and their decoded assignments; an unknown
+// group is Dead) and list a group's committed offsets; group calls fail, rather than hang, when
+// the broker is down; and every call completes, one way or the other, when responses keep getting
+// lost.
 #include <gtest/gtest.h>
 
 #include "client/client_test_helpers.h"
+#include "client/connection.h"
+#include "node/kafka/consumer_protocol.h"
 
 namespace gregor::client {
 namespace {
@@ -129,11 +134,209 @@ TEST(Admin, DescribeConfigsOfTopicsAndTheBroker) {
   EXPECT_EQ(both[1].error, ErrorCode::unknown_topic_or_partition);
 }
 
+// --- Consumer groups ---------------------------------------------------------------------------
+
+namespace k = kafka;
+
+// A consumer-group member speaking the protocol by hand on its own connection: joins (v4+: once
+// for MEMBER_ID_REQUIRED, again with the id), leads, assigns itself `partitions`, commits.
+class RawMember {
+ public:
+  RawMember(SimBrokerWorld& w, std::string group, std::string client_id)
+      : w_(w), group_(std::move(group)) {
+    ConnectionConfig config;
+    config.client_id = std::move(client_id);
+    conn_ = std::make_shared<KafkaClientConnection>(w.client_env(), net::Address{"broker", 9092},
+                                                    config);
+    std::optional<Status> ready;
+    conn_->connect([&](const Status& s) { ready = s; });
+    EXPECT_TRUE(w.wait(ready));
+    EXPECT_TRUE(ready && ready->ok());
+  }
+
+  // Joins as the only member and syncs the assignment; returns false (and fails the test) if not.
+  bool join_and_sync(const std::string& topic, std::vector<int32_t> partitions) {
+    // FindCoordinator first, as clients do: the broker creates __consumer_offsets on demand and
+    // answers COORDINATOR_NOT_AVAILABLE until it is ready.
+    for (int attempt = 0;; ++attempt) {
+      auto found = call(k::FindCoordinatorRequest{.key = group_, .key_type = 0});
+      if (!found) return false;
+      if (found->error_code == 0) break;
+      if (attempt == 100) {
+        ADD_FAILURE() << "FindCoordinator: " << found->error_code;
+        return false;
+      }
+      w_.run_until([] { return false; }, milliseconds(100));
+    }
+    k::JoinGroupRequest join;
+    join.group_id = group_;
+    join.session_timeout_ms = 30000;
+    join.rebalance_timeout_ms = 30000;
+    join.protocol_type = "consumer";
+    join.protocols.push_back(
+        {"range", k::encode_subscription(k::ConsumerSubscription{.topics = {topic}})});
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      join.member_id = member_id_;
+      auto resp = call(join);
+      if (!resp) return false;
+      if (resp->error_code == static_cast<int16_t>(ErrorCode::member_id_required)) {
+        member_id_ = resp->member_id;
+        continue;
+      }
+      EXPECT_EQ(resp->error_code, 0);
+      if (resp->error_code != 0) return false;
+      member_id_ = resp->member_id;
+      generation_ = resp->generation_id;
+      EXPECT_EQ(resp->leader, member_id_);
+      break;
+    }
+    k::SyncGroupRequest sync;
+    sync.group_id = group_;
+    sync.generation_id = generation_;
+    sync.member_id = member_id_;
+    k::ConsumerAssignment assignment;
+    assignment.partitions.push_back({topic, std::move(partitions)});
+    sync.assignments.push_back({member_id_, k::encode_assignment(assignment)});
+    auto synced = call(sync);
+    EXPECT_TRUE(synced && synced->error_code == 0);
+    return synced && synced->error_code == 0;
+  }
+
+  void commit(const std::string& topic, std::map<int32_t, int64_t> offsets) {
+    k::OffsetCommitRequest req;
+    req.group_id = group_;
+    req.generation_id_or_member_epoch = generation_;
+    req.member_id = member_id_;
+    k::OffsetCommitRequest::OffsetCommitRequestTopic t;
+    t.name = topic;
+    for (auto [p, o] : offsets)
+      t.partitions.push_back({.partition_index = p, .committed_offset = o});
+    req.topics.push_back(std::move(t));
+    auto resp = call(req);
+    ASSERT_TRUE(resp);
+    for (auto& rt : resp->topics) {
+      for (auto& rp : rt.partitions)
+        EXPECT_EQ(rp.error_code, 0) << rt.name << "-" << rp.partition_index;
+    }
+  }
+
+  const std::string& member_id() const { return member_id_; }
+
+ private:
+  template <typename Req>
+  std::optional<ResponseOf<Req>> call(const Req& req) {
+    std::optional<Result<ResponseOf<Req>>> out;
+    conn_->send(req, [&](Result<ResponseOf<Req>> r) { out = std::move(r); });
+    if (!w_.wait(out, seconds(60))) return std::nullopt;
+    EXPECT_TRUE(out->ok()) << out->status();
+    if (!out->ok()) return std::nullopt;
+    return std::move(*out).value();
+  }
+
+  SimBrokerWorld& w_;
+  std::string group_;
+  std::shared_ptr<KafkaClientConnection> conn_;
+  std::string member_id_;
+  int32_t generation_ = -1;
+};
+
+TEST(Admin, ListAndDescribeGroupsAndTheirOffsets) {
+  SimBrokerWorld w;
+  testing::create_topic(w, "orders", 3);
+  RawMember member(w, "billing", "billing-client");
+  ASSERT_TRUE(member.join_and_sync("orders", {0, 1, 2}));
+  member.commit("orders", {{0, 5}, {2, 7}});
+
+  Admin admin(w.client_env(), testing::admin_config(w));
+  std::optional<Result<std::vector<ListedGroup>>> listed;
+  admin.list_groups([&](auto r) { listed = std::move(r); });
+  auto groups = wait_ok(w, listed);
+  ASSERT_EQ(groups.size(), 1u);
+  EXPECT_EQ(groups[0].group_id, "billing");
+  EXPECT_EQ(groups[0].protocol_type, "consumer");
+  EXPECT_EQ(groups[0].coordinator, 0);
+
+  std::optional<Result<std::vector<GroupDescription>>> described;
+  admin.describe_groups({"nope", "billing", "nope"}, [&](auto r) { described = std::move(r); });
+  auto descriptions = wait_ok(w, described);
+  ASSERT_EQ(descriptions.size(), 3u);  // in the order asked, duplicates too
+  EXPECT_EQ(descriptions[0].group_id, "nope");
+  EXPECT_TRUE(descriptions[0].ok()) << descriptions[0].message;
+  EXPECT_EQ(descriptions[0].state, "Dead");
+  EXPECT_TRUE(descriptions[0].members.empty());
+  EXPECT_EQ(descriptions[2].group_id, "nope");
+  const GroupDescription& billing = descriptions[1];
+  EXPECT_TRUE(billing.ok()) << billing.message;
+  EXPECT_EQ(billing.group_id, "billing");
+  EXPECT_EQ(billing.coordinator, 0);
+  EXPECT_EQ(billing.state, "Stable");
+  EXPECT_EQ(billing.protocol_type, "consumer");
+  EXPECT_EQ(billing.protocol, "range");
+  ASSERT_EQ(billing.members.size(), 1u);
+  const GroupMember& m = billing.members[0];
+  EXPECT_EQ(m.member_id, member.member_id());
+  EXPECT_EQ(m.client_id, "billing-client");
+  EXPECT_FALSE(m.client_host.empty());
+  auto assignment = k::decode_assignment(m.assignment);
+  ASSERT_TRUE(assignment.ok()) << assignment.status();
+  ASSERT_EQ(assignment->partitions.size(), 1u);
+  EXPECT_EQ(assignment->partitions[0].topic, "orders");
+  EXPECT_EQ(assignment->partitions[0].partitions, (std::vector<int32_t>{0, 1, 2}));
+  auto subscription = k::decode_subscription(m.metadata);
+  ASSERT_TRUE(subscription.ok()) << subscription.status();
+  EXPECT_EQ(subscription->topics, std::vector<std::string>{"orders"});
+
+  std::optional<Result<GroupOffsets>> offsets;
+  admin.list_group_offsets("billing", [&](auto r) { offsets = std::move(r); });
+  GroupOffsets committed = wait_ok(w, offsets);
+  EXPECT_TRUE(committed.ok()) << committed.message;
+  EXPECT_EQ(committed.coordinator, 0);
+  ASSERT_EQ(committed.offsets.size(), 2u);
+  EXPECT_EQ(committed.offsets.at({"orders", 0}).offset, 5);
+  EXPECT_EQ(committed.offsets.at({"orders", 2}).offset, 7);
+  EXPECT_EQ(committed.offsets.at({"orders", 2}).error, ErrorCode::none);
+
+  std::optional<Result<GroupOffsets>> none;
+  admin.list_group_offsets("nope", [&](auto r) { none = std::move(r); });
+  GroupOffsets unknown = wait_ok(w, none);
+  EXPECT_TRUE(unknown.ok()) << unknown.message;
+  EXPECT_TRUE(unknown.offsets.empty());
+
+  std::optional<Result<std::vector<GroupDescription>>> nothing;
+  admin.describe_groups({}, [&](auto r) { nothing = std::move(r); });
+  EXPECT_TRUE(wait_ok(w, nothing).empty());
+}
+
+TEST(Admin, GroupCallsFailWhenNoBrokerAnswers) {
+  SimBrokerWorld w;
+  w.crash_broker();
+  AdminConfig config = testing::admin_config(w);
+  config.request_timeout_ms = seconds(2);
+  config.connection_setup_timeout_ms = seconds(2);
+  Admin admin(w.client_env(), config);
+  std::optional<Result<std::vector<ListedGroup>>> listed;
+  admin.list_groups([&](auto r) { listed = std::move(r); });
+  std::optional<Result<std::vector<GroupDescription>>> described;
+  admin.describe_groups({"g"}, [&](auto r) { described = std::move(r); });
+  std::optional<Result<GroupOffsets>> offsets;
+  admin.list_group_offsets("g", [&](auto r) { offsets = std::move(r); });
+  ASSERT_TRUE(w.wait(listed));
+  ASSERT_TRUE(w.wait(described));
+  ASSERT_TRUE(w.wait(offsets));
+  EXPECT_FALSE(listed->ok());
+  EXPECT_FALSE(described->ok());
+  EXPECT_FALSE(offsets->ok());
+}
+
 // Regression: a request's failure handler that asked for a connection again while the failed one
 // was still closing joined that link's waiters, which were then dropped with the link: the call
 // never completed (found by the client_lose_response fault point in scenario default, seed 3).
-TEST(Admin, EveryCallCompletesWhileResponsesAreLost) {
-  SimBrokerWorld w;
+// Seeds 2..30 found a second way to lose an answer (a send() refused by a connection that closed
+// just after it was handed over; see connection_test), so several seeds run.
+class AdminLossy : public ::testing::TestWithParam<uint64_t> {};
+
+TEST_P(AdminLossy, EveryCallCompletesWhileResponsesAreLost) {
+  SimBrokerWorld w(SimBrokerWorld::Options{.seed = GetParam()});
   FaultPoints& points = w.cluster().fault_points();
   points.force(FaultSite::client_lose_response, true);
   points.set_buggify(true);
@@ -144,9 +347,21 @@ TEST(Admin, EveryCallCompletesWhileResponsesAreLost) {
     admin.create_topics({{fmt::format("lossy-{}", i), 1, -1, {}}}, false,
                         [&](auto res) { r = std::move(res); });
     ASSERT_TRUE(w.wait(r, seconds(30))) << "call " << i << " never completed";
+    // The group calls gather several answers (FindCoordinator, then the coordinator's).
+    std::optional<Result<std::vector<GroupDescription>>> described;
+    admin.describe_groups({"a", "b"}, [&](auto res) { described = std::move(res); });
+    std::optional<Result<std::vector<ListedGroup>>> listed;
+    admin.list_groups([&](auto res) { listed = std::move(res); });
+    std::optional<Result<GroupOffsets>> offsets;
+    admin.list_group_offsets("a", [&](auto res) { offsets = std::move(res); });
+    ASSERT_TRUE(w.wait(described, seconds(300))) << "describe_groups " << i << " never completed";
+    ASSERT_TRUE(w.wait(listed, seconds(300))) << "list_groups " << i << " never completed";
+    ASSERT_TRUE(w.wait(offsets, seconds(300))) << "list_group_offsets " << i << " never completed";
   }
   EXPECT_GT(points.fires(FaultSite::client_lose_response), 0u);
 }
+
+INSTANTIATE_TEST_SUITE_P(Admin, AdminLossy, ::testing::Range<uint64_t>(1, 9));
 
 }  // namespace
 }  // namespace gregor::client

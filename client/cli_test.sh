@@ -4,7 +4,10 @@
 # create / list / describe / delete topics, produce lines with keys, every codec and idempotence,
 # read them back by partition, offset and from the beginning, and the exit codes (2 for usage
 # errors, 1 for failures such as an unreachable broker or an unknown topic), and that a real
-# run's --history files pass `gregor check` (and a forged read in one does not).
+# run's --history files pass `gregor check` (and a forged read in one does not); and
+# `gregor groups list / describe` of a group kcat -G committed offsets in, empty and with a live
+# member (state, members, decoded assignment, current and log end offsets, lag, text and --json),
+# an unknown group and an unreachable broker.
 # Usage: with_broker.sh GREGOR cli_test.sh GREGOR
 set -euo pipefail
 gregor=$1
@@ -103,6 +106,70 @@ echo "{\"t\":2,\"n\":\"liar\",\"k\":\"op.ok\",\"op\":1,\"f\":\"poll\",\"records\
   >>"$work/history.jsonl"
 expect_status 1 g check "$work/history.jsonl"
 grep -q inconsistent-offsets "$work/out" || fail "forged read not caught: $(cat "$work/out")"
+
+# --- consumer groups (kcat -G makes the group and its commits) ------------------------------------
+command -v kcat >/dev/null || fail "kcat is missing (scripts/setup installs it)"
+g topics --bootstrap-server "$BROKER" create --topic cli-g --partitions 2 >/dev/null
+seq 1 10 | g produce --bootstrap-server "$BROKER" --topic cli-g --partition 0
+seq 11 14 | g produce --bootstrap-server "$BROKER" --topic cli-g --partition 1
+kcat -b "$BROKER" -G cli-grp -q -e -X enable.partition.eof=true -X auto.offset.reset=earliest \
+  -X session.timeout.ms=6000 cli-g >"$work/kcat.out" 2>"$work/kcat.err" ||
+  fail "kcat -G: $(tail -5 "$work/kcat.err")"
+[[ $(wc -l <"$work/kcat.out") -eq 14 ]] || fail "kcat -G read $(wc -l <"$work/kcat.out") records"
+seq 15 19 | g produce --bootstrap-server "$BROKER" --topic cli-g --partition 0
+g groups --bootstrap-server "$BROKER" list | grep -qx cli-grp || fail "groups list misses cli-grp"
+g groups --bootstrap-server "$BROKER" --json list |
+  grep -q '{"group":"cli-grp","protocol_type":"consumer"' ||
+  fail "groups --json list: $(g groups --bootstrap-server "$BROKER" --json list)"
+g groups --bootstrap-server "$BROKER" describe --all-groups | grep -q "^cli-grp  *cli-g  *1 " ||
+  fail "describe --all-groups misses cli-grp"
+desc=$(g groups --bootstrap-server "$BROKER" describe cli-grp)
+grep -Eq '^cli-grp +127\.0\.0\.1:[0-9]+ \(0\) +consumer +- +Empty +0$' <<<"$desc" ||
+  fail "describe of the empty group: $desc"
+grep -q "Consumer group 'cli-grp' has no active members." <<<"$desc" ||
+  fail "no-members note: $desc"
+grep -Eq '^cli-grp +cli-g +0 +10 +15 +5 +- +- +-$' <<<"$desc" || fail "partition 0 row: $desc"
+grep -Eq '^cli-grp +cli-g +1 +4 +4 +0 +- +- +-$' <<<"$desc" || fail "partition 1 row: $desc"
+# A live member: kcat -G in the background until it owns both partitions.
+kcat -b "$BROKER" -G cli-grp -q -X client.id=cli-kcat -X session.timeout.ms=6000 \
+  -X heartbeat.interval.ms=500 cli-g >/dev/null 2>&1 &
+kcat_pid=$!
+stable=""
+for _ in $(seq 1 100); do
+  g groups --bootstrap-server "$BROKER" describe cli-grp --json >"$work/group.json"
+  if grep -q '"state":"Stable"' "$work/group.json"; then stable=1; break; fi
+  sleep 0.1
+done
+kill -TERM "$kcat_pid"
+wait "$kcat_pid" || true
+[[ -n $stable ]] || fail "the group never became Stable: $(cat "$work/group.json")"
+# The live member as --json shows it.
+check_live_group() {
+  /usr/bin/python3 - "$1" <<'EOF'
+import json, sys
+g = json.load(open(sys.argv[1]))["groups"][0]
+assert g["group"] == "cli-grp" and g["protocol_type"] == "consumer" and g["protocol"], g
+[m] = g["members"]
+assert m["client_id"] == "cli-kcat" and m["host"] and m["member_id"], m
+owned = sorted((a["topic"], a["partition"]) for a in m["assignment"])
+assert owned == [("cli-g", 0), ("cli-g", 1)], m
+rows = {r["partition"]: r for r in g["offsets"]}
+assert rows[0]["log_end_offset"] == 15 and rows[1]["log_end_offset"] == 4, rows
+for r in rows.values():
+    assert r["consumer_id"] == m["member_id"] and r["client_id"] == "cli-kcat", rows
+EOF
+}
+check_live_group "$work/group.json" ||
+  fail "describe --json of the live group: $(cat "$work/group.json")"
+expect_status 1 g groups --bootstrap-server "$BROKER" describe cli-grp no-such-group
+grep -q "Consumer group 'no-such-group' does not exist." "$work/err" ||
+  fail "unknown group: $(cat "$work/err")"
+grep -q "^cli-grp " "$work/out" || fail "the known group was not printed beside the unknown one"
+expect_status 1 g groups --bootstrap-server 127.0.0.1:1 list
+grep -q "gregor groups:" "$work/err" || fail "unreachable broker: $(cat "$work/err")"
+expect_status 1 g groups --bootstrap-server 127.0.0.1:1 describe cli-grp
+expect_status 2 g groups --bootstrap-server "$BROKER" describe
+expect_status 2 g groups --bootstrap-server "$BROKER"
 
 # --- delete -------------------------------------------------------------------------------------
 out=$(g topics --bootstrap-server "$BROKER" delete --topic cli-t --topic cli-c --topic cli-h)

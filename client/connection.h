@@ -11,7 +11,9 @@
 // Contracts:
 // - Every callback (connect's and send's) runs exactly once, later, from the event loop, never
 //   inside the call that registered it; except that after close() by the owner, or after the
-//   object is destroyed, no callback runs at all (the owner knows what it had in flight).
+//   object is destroyed, no callback of a request in flight runs (the owner knows what it had in
+//   flight). A send() refused at once (not ready, no common version, too many in flight) always
+//   gets its failure, even if the object is destroyed before it runs.
 // - A request with no answer within its timeout (request_timeout_ms unless send() says otherwise)
 //   ends the connection: as Kafka's NetworkClient does, since later answers on it are stuck
 //   behind the missing one. Ending a connection fails every request in flight with the typed
@@ -116,10 +118,12 @@ class KafkaClientConnection {
   Result<int16_t> version_for(kafka::ApiKey api) const;
   void send_frame(const kafka::RequestHeader& header, Bytes frame, bool no_response,
                   Duration timeout, RawHandler handler);
+  // A request refused at send() fails later even if this object is gone by then: the caller
+  // may hold the last reference (a connection handed over just before it closed) and still
+  // waits for the answer. The callback is the caller's, guarded by the caller's own token.
   template <typename Fn>
   void fail_later(Fn done, Status status) {
-    env_.clock.schedule(Duration::zero(),
-                        guarded(alive_, [done = std::move(done), status] { done(status); }));
+    env_.clock.schedule(Duration::zero(), [done = std::move(done), status] { done(status); });
   }
   void on_connected(Result<net::ConnectionPtr> conn);
   void send_api_versions(int16_t version);

@@ -91,6 +91,21 @@ TEST(Connection, AnApiTheBrokerDoesNotServeFailsInSendsCallback) {
   EXPECT_EQ(hb->code(), Errc::invalid_argument);
 }
 
+// Found by the Admin's lost-response test: the metadata client handed a ready connection to a
+// callback, the link closed before it ran, and the callback's send() on the closed connection was
+// the last reference to it; the refusal was scheduled under the connection's own liveness token
+// and never ran, so a metadata refresh stayed "in progress" forever.
+TEST(Connection, ASendRefusedByAClosedConnectionFailsEvenIfTheConnectionIsGone) {
+  SimBrokerWorld w;
+  auto conn = connect(w);
+  conn->close();
+  std::optional<Result<k::MetadataResponse>> got;
+  conn->send(k::MetadataRequest{}, [&](Result<k::MetadataResponse> r) { got = std::move(r); });
+  conn.reset();  // the caller held the last reference
+  ASSERT_TRUE(w.wait(got));
+  EXPECT_EQ(got->code(), Errc::closed);
+}
+
 TEST(Connection, PipelinedRequestsGetTheirOwnResponses) {
   SimBrokerWorld w;
   auto conn = connect(w);

@@ -1,6 +1,7 @@
 // kafkajs 2.2.4 against a Gregor broker: creates a topic with the admin client, produces 500
-// keyed messages (acks=-1, idempotent) in batches of 50 and reads them back with kafkajs's Fetch,
-// checking content and order. Exit 0 on success. Run through with_broker.sh (needs $BROKER).
+// keyed messages (acks=-1, idempotent) in batches of 50 and reads them back with kafkajs's group
+// consumer (consumer.run), checking content and order. Exit 0 on success. Run through
+// with_broker.sh (needs $BROKER).
 const { Kafka, logLevel } = require('kafkajs');
 
 async function main() {
@@ -24,30 +25,30 @@ async function main() {
   }
   await producer.disconnect();
 
-  // Read back with kafkajs's own Fetch request and record decoding (the code its consumer runs);
-  // its group consumer needs the consumer-group APIs of the next issue.
-  const createCluster = Object.getOwnPropertySymbols(kafka).find((s) =>
-    s.toString().includes('createCluster'));
-  const cluster = kafka[createCluster]({});
-  await cluster.connect();
-  await cluster.addTargetTopic(topic);
-  const leader = await cluster.findBroker({ nodeId: 0 });
+  // Read back with kafkajs's group consumer (consumer.run), from the beginning.
+  const consumer = kafka.consumer({
+    groupId: 'kafkajs-roundtrip', sessionTimeout: 6000, heartbeatInterval: 500,
+    maxWaitTimeInMs: 200,  // disconnect() waits for the fetch in flight (5 s by default)
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
   const got = [];
-  let offset = 0;
-  while (got.length < n) {
-    const resp = await leader.fetch({
-      maxWaitTime: 100,
-      topics: [{ topic, partitions: [{ partition: 0, fetchOffset: String(offset), maxBytes: 4096 }] }],
-    });
-    const part = resp.responses[0].partitions[0];
-    if (part.errorCode !== 0) throw new Error(`fetch error ${part.errorCode}`);
-    for (const m of part.messages) {
-      if (Number(m.offset) < offset) continue;
-      got.push(`${m.key}=${m.value}`);
-      offset = Number(m.offset) + 1;
-    }
-  }
-  await cluster.disconnect();
+  let done;
+  let crash;
+  const all = new Promise((resolve) => { done = resolve; });
+  consumer.on(consumer.events.CRASH, (e) => { crash = e.payload.error; done(); });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      got.push(`${message.key}=${message.value}`);
+      if (got.length === n) done();
+    },
+  });
+  const timeout = setTimeout(() => done(), 60000);
+  await all;
+  clearTimeout(timeout);
+  await consumer.disconnect();
+  if (crash) throw new Error(`the consumer crashed after ${got.length} messages: ${crash}`);
+  if (got.length !== n) throw new Error(`consumed ${got.length} of ${n} messages in 60 s`);
   for (let i = 0; i < n; i++) {
     if (got[i] !== `k${i % 7}=value-${i}`) throw new Error(`message ${i} is ${got[i]}`);
   }
