@@ -357,6 +357,33 @@ TEST(GroupManager, StaticMemberReplacementIsStoredBeforeItIsAnswered) {
   EXPECT_EQ(g.sync(second, generation, {}).assignment, to_bytes("a"));
 }
 
+// While a restarted coordinator reads its offsets partition back, the group's requests are
+// answered COORDINATOR_LOAD_IN_PROGRESS (clients retry), never with a half-loaded state.
+TEST(GroupManager, RequestsWhileThePartitionLoadsAreLoadInProgress) {
+  BrokerHarness h(kConfig);
+  ASSERT_TRUE(h.start().ok());
+  create_topic(h, "t");
+  GroupDriver g(h);
+  auto [member, generation] = g.form();
+  ASSERT_EQ(g.commit(member, generation, 10), (std::vector<int16_t>{0, 0}));
+  ASSERT_TRUE(h.shutdown().ok());
+  ASSERT_TRUE(h.start().ok());
+  // The load's first read is out now; the disk stalls it for a second.
+  h.disk().stall(h.world().now() + seconds(1));
+  EXPECT_EQ(g.heartbeat(member, generation), code(ErrorCode::coordinator_load_in_progress));
+  EXPECT_EQ(g.fetch().error_code, code(ErrorCode::coordinator_load_in_progress));
+  EXPECT_EQ(g.commit(member, generation, 11),
+            (std::vector<int16_t>(2, code(ErrorCode::coordinator_load_in_progress))));
+  EXPECT_EQ(g.describe().error_code, code(ErrorCode::coordinator_load_in_progress));
+  auto listed = h.call(2, k::ListGroupsRequest{});
+  ASSERT_TRUE(listed.ok());
+  EXPECT_EQ(listed->error_code, code(ErrorCode::coordinator_load_in_progress));
+  EXPECT_EQ(h.broker().groups().counters().groups_loaded, 0u);
+  h.run([&] { return h.broker().groups().counters().groups_loaded > 0; }, seconds(5));
+  EXPECT_EQ(g.heartbeat(member, generation), code(ErrorCode::none));
+  EXPECT_EQ(g.fetch().topics[0].partitions[0].committed_offset, 10);
+}
+
 TEST(GroupManager, StandaloneCommitsNeedNoMembership) {
   BrokerHarness h(kConfig);
   ASSERT_TRUE(h.start().ok());
