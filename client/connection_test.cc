@@ -49,20 +49,22 @@ struct MetadataOnlyBroker final : sim::Service {
   void accept(net::ConnectionPtr c) {
     conns.push_back(c);
     auto reader = std::make_shared<net::FrameReader>(1 << 20);
-    c->set_handlers({[c, reader](ByteView data) {
+    // `conns` owns the connection; its handler must not (a cycle would leak it).
+    net::Connection* raw = c.get();
+    c->set_handlers({[raw, reader](ByteView data) {
                        reader->feed(data);
                        while (true) {
                          auto frame = reader->next();
                          if (!frame.ok() || !*frame) return;
                          Reader r(**frame);
                          auto h = k::decode_request_header(r);
-                         if (!h.ok() || h->api_key != k::ApiKey::ApiVersions) return c->close();
+                         if (!h.ok() || h->api_key != k::ApiKey::ApiVersions) return raw->close();
                          k::ApiVersionsResponse resp;
                          resp.api_keys = {{static_cast<int16_t>(k::ApiKey::ApiVersions), 0, 3},
                                           {static_cast<int16_t>(k::ApiKey::Metadata), 0, 6}};
                          auto out = k::encode_response_frame(k::ApiKey::ApiVersions, h->api_version,
                                                              h->correlation_id, resp);
-                         if (out.ok()) c->send(std::move(out).value());
+                         if (out.ok()) raw->send(std::move(out).value());
                        }
                      },
                      [](const Status&) {}});
