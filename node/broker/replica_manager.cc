@@ -38,29 +38,31 @@ void ReplicaManager::open_topic(const TopicImage& topic, std::function<void(cons
     bool hosted =
         std::find(p.replicas.begin(), p.replicas.end(), config_.node_id) != p.replicas.end();
     if (!hosted || partition(topic.name, p.partition)) continue;
+    // Each step holds its partition's image and the topic's name, not the whole topic: copying
+    // the topic into each of its partitions' steps was quadratic in the partition count.
     steps.push_back(
-        [this, topic, p, c = *config](Next next) { open_partition(topic, p, c, next); });
+        [this, name = topic.name, p, c = *config](Next next) { open_partition(name, p, c, next); });
   }
   run_steps(std::move(steps), std::move(done));
 }
 
-void ReplicaManager::open_partition(const TopicImage& topic, const PartitionImage& p,
+void ReplicaManager::open_partition(const std::string& topic, const PartitionImage& p,
                                     const TopicConfig& config,
                                     std::function<void(const Status&)> done) {
-  std::string dir = config_.log_dir + "/" + partition_dir_name(topic.name, p.partition);
+  std::string dir = config_.log_dir + "/" + partition_dir_name(topic, p.partition);
   log::Log::load(
       env_, dir, config.log,
       guarded(alive_, [this, topic, p, config, done](Result<std::unique_ptr<log::Log>> log) {
         if (!log.ok()) return done(log.status());
         (*log)->set_on_offline([this](const Status& why) { on_log_dir_failure(why); });
-        auto part = std::make_unique<Partition>(topic.name, p.partition, std::move(log).value(),
-                                                config, config_.node_id);
+        auto part = std::make_unique<Partition>(topic, p.partition, std::move(log).value(), config,
+                                                config_.node_id);
         part->set_bugs(config_.bugs);
         if (p.leader == config_.node_id) part->become_leader(p.leader_epoch, p.isr);
         part->set_on_new_data([this](Partition& changed, size_t bytes) {
           if (on_new_data_) on_new_data_(changed, bytes);
         });
-        partitions_[{topic.name, p.partition}] = std::move(part);
+        partitions_[{topic, p.partition}] = std::move(part);
         done(Status::Ok());
       }));
 }

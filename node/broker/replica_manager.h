@@ -47,7 +47,7 @@ class ReplicaManager {
   }
 
  private:
-  void open_partition(const TopicImage& topic, const PartitionImage& p, const TopicConfig& config,
+  void open_partition(const std::string& topic, const PartitionImage& p, const TopicConfig& config,
                       std::function<void(const Status&)> done);
   void remove_dir(const std::string& path, std::function<void(const Status&)> done);
   enum class Pass { retention, compaction };
