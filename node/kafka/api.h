@@ -23,6 +23,7 @@
 
 #include "node/kafka/error_code.h"
 #include "node/kafka/messages.h"
+#include "node/kafka/messages_raft.h"
 
 namespace gregor::kafka {
 
@@ -57,7 +58,30 @@ inline constexpr std::array<ApiInfo, 18> kApis = {{
     {ApiKey::DescribeConfigs, "DescribeConfigs", 0, 1, DescribeConfigsRequest::flexible_min},
 }};
 
-// The table entry of a key, or nullptr for a key Gregor does not know.
+// The KRaft quorum APIs (messages_raft.h), served by a controller listener only. They live in
+// this separate table, never in kApis, because everything built on kApis serves or advertises:
+// find_api / is_supported (the broker's request path), api_versions_response(), the broker's
+// ApiVersions answer (KafkaApis filters kApis by its kServed list), client version negotiation
+// (client/connection.cc), visit_api and the fuzz seed corpus. Nothing of the broker or the client
+// reads this table, so a broker does not advertise these APIs and answers them as unknown.
+// Their request and response headers need the controller_* frame functions below: the generic
+// header functions see their keys as unknown (header v1) and refuse them at compile time.
+inline constexpr std::array<ApiInfo, 5> kControllerApis = {{
+    {RaftApiKey::Vote, "Vote", 0, 0, VoteRequest::flexible_min},
+    {RaftApiKey::BeginQuorumEpoch, "BeginQuorumEpoch", 0, 0, BeginQuorumEpochRequest::flexible_min},
+    {RaftApiKey::EndQuorumEpoch, "EndQuorumEpoch", 0, 0, EndQuorumEpochRequest::flexible_min},
+    {RaftApiKey::DescribeQuorum, "DescribeQuorum", 0, 1, DescribeQuorumRequest::flexible_min},
+    {RaftApiKey::FetchSnapshot, "FetchSnapshot", 0, 0, FetchSnapshotRequest::flexible_min},
+}};
+
+// The kControllerApis entry of a key, or nullptr.
+constexpr const ApiInfo* find_controller_api(ApiKey key) {
+  for (const ApiInfo& api : kControllerApis)
+    if (api.key == key) return &api;
+  return nullptr;
+}
+
+// The table entry of a key, or nullptr for a key Gregor's broker does not know (kApis only).
 const ApiInfo* find_api(ApiKey key);
 // Kafka's name of the api, or "Unknown(<n>)".
 std::string api_name(ApiKey key);
@@ -116,6 +140,8 @@ Status finish_frame(Bytes& frame, size_t start);
 template <Message Resp>
 Result<Bytes> encode_response_frame(ApiKey api, int16_t version, int32_t correlation_id,
                                     const Resp& resp) {
+  static_assert(find_controller_api(Resp::api_key) == nullptr,
+                "controller APIs: use encode_controller_response_frame");
   if (api != Resp::api_key)
     return errorf(Errc::invalid_argument, "{} is not a response of {}", Resp::message_name,
                   api_name(api));
@@ -132,6 +158,8 @@ Result<Bytes> encode_response_frame(ApiKey api, int16_t version, int32_t correla
 // request; otherwise the errors of encode_request_header() and encode().
 template <Message Req>
 Result<Bytes> encode_request_frame(const RequestHeader& header, const Req& req) {
+  static_assert(find_controller_api(Req::api_key) == nullptr,
+                "controller APIs: use encode_controller_request_frame");
   if (header.api_key != Req::api_key)
     return errorf(Errc::invalid_argument, "{} is not a request of {}", Req::message_name,
                   api_name(header.api_key));
@@ -140,6 +168,79 @@ Result<Bytes> encode_request_frame(const RequestHeader& header, const Req& req) 
   w.be<int32_t>(0);
   GREGOR_RETURN_IF_ERROR(encode_request_header(header, w));
   GREGOR_RETURN_IF_ERROR(encode(req, header.api_version, w));
+  GREGOR_RETURN_IF_ERROR(detail::finish_frame(frame, 0));
+  return frame;
+}
+
+// --- Controller frames (kControllerApis) -------------------------------------------------------
+
+// Header versions of a controller api: v2 requests / v1 responses from its first flexible
+// version (Vote, DescribeQuorum and FetchSnapshot v0 are flexible; Begin/EndQuorumEpoch v0 are
+// not), like the broker's.
+constexpr int16_t controller_request_header_version(ApiKey key, int16_t version) {
+  const ApiInfo* api = find_controller_api(key);
+  return api && version >= api->flexible_min ? 2 : 1;
+}
+constexpr int16_t controller_response_header_version(ApiKey key, int16_t version) {
+  const ApiInfo* api = find_controller_api(key);
+  return api && version >= api->flexible_min ? 1 : 0;
+}
+
+// A request header of a controller api. Errc::corrupt on a short or malformed header,
+// Errc::invalid_argument for a key outside kControllerApis.
+inline Result<RequestHeader> decode_controller_request_header(Reader& r) {
+  RequestHeader h;
+  h.api_key = static_cast<ApiKey>(r.be<int16_t>());
+  h.api_version = r.be<int16_t>();
+  h.correlation_id = r.be<int32_t>();
+  if (!r.ok()) return error(Errc::corrupt, "RequestHeader: truncated");
+  if (!find_controller_api(h.api_key))
+    return errorf(Errc::invalid_argument, "RequestHeader: api {} is not a controller api",
+                  static_cast<int16_t>(h.api_key));
+  Status st = wire::read_nullable_string(r, h.client_id);
+  if (!st.ok()) return errorf(Errc::corrupt, "RequestHeader: client_id{}", st.message());
+  if (controller_request_header_version(h.api_key, h.api_version) >= 2) {
+    st = wire::skip_tagged_fields(r);
+    if (!st.ok()) return errorf(Errc::corrupt, "RequestHeader{}", st.message());
+  }
+  return h;
+}
+
+// A whole request frame of a controller api; the errors of encode_request_frame().
+template <Message Req>
+Result<Bytes> encode_controller_request_frame(const RequestHeader& header, const Req& req) {
+  static_assert(find_controller_api(Req::api_key) != nullptr, "not a controller api");
+  if (header.api_key != Req::api_key)
+    return errorf(Errc::invalid_argument, "{} is not a request of api {}", Req::message_name,
+                  static_cast<int16_t>(header.api_key));
+  if (header.client_id && header.client_id->size() > kStringBytesMax)
+    return errorf(Errc::invalid_argument, "RequestHeader: client_id of {} bytes > {}",
+                  header.client_id->size(), kStringBytesMax);
+  Bytes frame;
+  Writer w(frame);
+  w.be<int32_t>(0);
+  w.be<int16_t>(static_cast<int16_t>(header.api_key));
+  w.be<int16_t>(header.api_version);
+  w.be<int32_t>(header.correlation_id);
+  wire::write_nullable_string(w, header.client_id);
+  if (controller_request_header_version(header.api_key, header.api_version) >= 2)
+    wire::write_empty_tagged_fields(w);
+  GREGOR_RETURN_IF_ERROR(encode(req, header.api_version, w));
+  GREGOR_RETURN_IF_ERROR(detail::finish_frame(frame, 0));
+  return frame;
+}
+
+// A whole response frame of a controller api; the errors of encode().
+template <Message Resp>
+Result<Bytes> encode_controller_response_frame(int16_t version, int32_t correlation_id,
+                                               const Resp& resp) {
+  static_assert(find_controller_api(Resp::api_key) != nullptr, "not a controller api");
+  Bytes frame;
+  Writer w(frame);
+  w.be<int32_t>(0);
+  encode_response_header(correlation_id, controller_response_header_version(Resp::api_key, version),
+                         w);
+  GREGOR_RETURN_IF_ERROR(encode(resp, version, w));
   GREGOR_RETURN_IF_ERROR(detail::finish_frame(frame, 0));
   return frame;
 }
@@ -177,6 +278,24 @@ GREGOR_KAFKA_API_TRAITS(CreateTopics, CreateTopicsRequest, CreateTopicsResponse)
 GREGOR_KAFKA_API_TRAITS(DeleteTopics, DeleteTopicsRequest, DeleteTopicsResponse);
 GREGOR_KAFKA_API_TRAITS(InitProducerId, InitProducerIdRequest, InitProducerIdResponse);
 GREGOR_KAFKA_API_TRAITS(DescribeConfigs, DescribeConfigsRequest, DescribeConfigsResponse);
+
+// The controller apis (their keys are RaftApiKey constants, not ApiKey enumerators).
+#define GREGOR_KAFKA_CONTROLLER_API_TRAITS(K, Req, Resp)        \
+  template <>                                                   \
+  struct ApiTraits<RaftApiKey::K> {                             \
+    static constexpr ApiKey key = RaftApiKey::K;                \
+    using Request = Req;                                        \
+    using Response = Resp;                                      \
+    static_assert(Req::api_key == key && Resp::api_key == key); \
+    static_assert(Req::flexible_min == Resp::flexible_min);     \
+  }
+GREGOR_KAFKA_CONTROLLER_API_TRAITS(Vote, VoteRequest, VoteResponse);
+GREGOR_KAFKA_CONTROLLER_API_TRAITS(BeginQuorumEpoch, BeginQuorumEpochRequest,
+                                   BeginQuorumEpochResponse);
+GREGOR_KAFKA_CONTROLLER_API_TRAITS(EndQuorumEpoch, EndQuorumEpochRequest, EndQuorumEpochResponse);
+GREGOR_KAFKA_CONTROLLER_API_TRAITS(DescribeQuorum, DescribeQuorumRequest, DescribeQuorumResponse);
+GREGOR_KAFKA_CONTROLLER_API_TRAITS(FetchSnapshot, FetchSnapshotRequest, FetchSnapshotResponse);
+#undef GREGOR_KAFKA_CONTROLLER_API_TRAITS
 #undef GREGOR_KAFKA_API_TRAITS
 
 // Calls f(ApiTraits<key>{}) and returns its result; every instantiation must return the same
@@ -211,7 +330,37 @@ constexpr decltype(auto) visit_api(ApiKey key, F&& f) {
   GREGOR_UNREACHABLE("visit_api: unknown api key {}", static_cast<int16_t>(key));
 }
 
+// visit_api for kControllerApis: calls f(ApiTraits<key>{}). `key` must be in kControllerApis
+// (check find_controller_api first): an unknown key is a caller bug and asserts. (An if chain:
+// a switch on ApiKey with values outside the enum would not compile under -Wswitch.)
+template <typename F>
+constexpr decltype(auto) visit_controller_api(ApiKey key, F&& f) {
+  if (key == RaftApiKey::Vote) return f(ApiTraits<RaftApiKey::Vote>{});
+  if (key == RaftApiKey::BeginQuorumEpoch) return f(ApiTraits<RaftApiKey::BeginQuorumEpoch>{});
+  if (key == RaftApiKey::EndQuorumEpoch) return f(ApiTraits<RaftApiKey::EndQuorumEpoch>{});
+  if (key == RaftApiKey::DescribeQuorum) return f(ApiTraits<RaftApiKey::DescribeQuorum>{});
+  if (key == RaftApiKey::FetchSnapshot) return f(ApiTraits<RaftApiKey::FetchSnapshot>{});
+  GREGOR_UNREACHABLE("visit_controller_api: unknown api key {}", static_cast<int16_t>(key));
+}
+
 namespace detail {
+// The controller apis are disjoint from the broker's and their served ranges are known.
+consteval bool controller_versions_known() {
+  for (const ApiInfo& api : kControllerApis) {
+    for (const ApiInfo& broker_api : kApis)
+      if (broker_api.key == api.key) return false;
+    bool ok = visit_controller_api(api.key, [&](auto traits) {
+      using T = decltype(traits);
+      return api.min_version >= 0 && api.max_version <= T::Request::max_version &&
+             api.max_version <= T::Response::max_version &&
+             api.flexible_min == T::Response::flexible_min;
+    });
+    if (!ok) return false;
+  }
+  return true;
+}
+static_assert(controller_versions_known());
+
 // The served range of every api lies within the versions its messages describe.
 consteval bool served_versions_known() {
   for (const ApiInfo& api : kApis) {
