@@ -93,20 +93,26 @@ struct FetchRequest {
     int64_t fetch_offset = 0;
     int64_t log_start_offset = -1;
     int32_t partition_max_bytes = 0;
+    // Members added with v12+ come last (aggregate initialisers elsewhere are positional); the
+    // table below gives the wire order.
+    int32_t last_fetched_epoch = -1;
     static constexpr auto fields = std::tuple{
         field("partition", &FetchPartition::partition, "0+"),
         field("current_leader_epoch", &FetchPartition::current_leader_epoch, "9+"),
         field("fetch_offset", &FetchPartition::fetch_offset, "0+"),
+        field("last_fetched_epoch", &FetchPartition::last_fetched_epoch, "12+"),
         field("log_start_offset", &FetchPartition::log_start_offset, "5+"),
         field("partition_max_bytes", &FetchPartition::partition_max_bytes, "0+"),
     };
     bool operator==(const FetchPartition&) const = default;
   };
   struct FetchTopic {
-    std::string topic;
+    std::string topic;  // v0-12; v13+ names the topic by topic_id
     std::vector<FetchPartition> partitions;
+    Uuid topic_id;
     static constexpr auto fields = std::tuple{
         field("topic", &FetchTopic::topic, "0-12"),
+        field("topic_id", &FetchTopic::topic_id, "13+"),
         field("partitions", &FetchTopic::partitions, "0+"),
     };
     bool operator==(const FetchTopic&) const = default;
@@ -114,8 +120,10 @@ struct FetchRequest {
   struct ForgottenTopic {
     std::string topic;
     std::vector<int32_t> partitions;
+    Uuid topic_id;
     static constexpr auto fields = std::tuple{
         field("topic", &ForgottenTopic::topic, "7-12"),
+        field("topic_id", &ForgottenTopic::topic_id, "13+"),
         field("partitions", &ForgottenTopic::partitions, "7+"),
     };
     bool operator==(const ForgottenTopic&) const = default;
@@ -131,12 +139,16 @@ struct FetchRequest {
   std::vector<FetchTopic> topics;
   std::vector<ForgottenTopic> forgotten_topics_data;
   std::string rack_id;
+  std::optional<std::string> cluster_id;  // tagged 0 (v12+), default null
 
   static constexpr std::string_view message_name = "FetchRequest";
   static constexpr ApiKey api_key = ApiKey::Fetch;
-  static constexpr int16_t max_version = 11;
+  // The table knows v0-13 (v12-13 for the controller quorum's KRaft Fetch, raft_wire.h); the
+  // broker serves and advertises only what kApis (api.h) says.
+  static constexpr int16_t max_version = 13;
   static constexpr int16_t flexible_min = 12;
   static constexpr auto fields = std::tuple{
+      field("cluster_id", &FetchRequest::cluster_id, "12+", nullable("12+"), tagged(0)),
       field("replica_id", &FetchRequest::replica_id, "0-14"),
       field("max_wait_ms", &FetchRequest::max_wait_ms, "0+"),
       field("min_bytes", &FetchRequest::min_bytes, "0+"),
@@ -161,6 +173,33 @@ struct FetchResponse {
     };
     bool operator==(const AbortedTransaction&) const = default;
   };
+  struct EpochEndOffset {
+    int32_t epoch = -1;
+    int64_t end_offset = -1;
+    static constexpr auto fields = std::tuple{
+        field("epoch", &EpochEndOffset::epoch, "12+"),
+        field("end_offset", &EpochEndOffset::end_offset, "12+"),
+    };
+    bool operator==(const EpochEndOffset&) const = default;
+  };
+  struct LeaderIdAndEpoch {
+    int32_t leader_id = -1;
+    int32_t leader_epoch = -1;
+    static constexpr auto fields = std::tuple{
+        field("leader_id", &LeaderIdAndEpoch::leader_id, "12+"),
+        field("leader_epoch", &LeaderIdAndEpoch::leader_epoch, "12+"),
+    };
+    bool operator==(const LeaderIdAndEpoch&) const = default;
+  };
+  struct SnapshotId {
+    int64_t end_offset = -1;
+    int32_t epoch = -1;
+    static constexpr auto fields = std::tuple{
+        field("end_offset", &SnapshotId::end_offset, "0+"),
+        field("epoch", &SnapshotId::epoch, "0+"),
+    };
+    bool operator==(const SnapshotId&) const = default;
+  };
   struct PartitionData {
     int32_t partition_index = 0;
     int16_t error_code = 0;
@@ -171,12 +210,19 @@ struct FetchResponse {
         std::vector<AbortedTransaction>{};
     int32_t preferred_read_replica = -1;
     std::optional<Bytes> records;
+    // v12+ members come last (positional initialisers elsewhere); the table gives the wire order.
+    EpochEndOffset diverging_epoch;   // tagged 0 (v12+); not written when {-1, -1}
+    LeaderIdAndEpoch current_leader;  // tagged 1 (v12+); not written when {-1, -1}
+    SnapshotId snapshot_id;           // tagged 2 (v12+); not written when {-1, -1}
     static constexpr auto fields = std::tuple{
         field("partition_index", &PartitionData::partition_index, "0+"),
         field("error_code", &PartitionData::error_code, "0+"),
         field("high_watermark", &PartitionData::high_watermark, "0+"),
         field("last_stable_offset", &PartitionData::last_stable_offset, "4+"),
         field("log_start_offset", &PartitionData::log_start_offset, "5+"),
+        field("diverging_epoch", &PartitionData::diverging_epoch, "12+", tagged(0)),
+        field("current_leader", &PartitionData::current_leader, "12+", tagged(1)),
+        field("snapshot_id", &PartitionData::snapshot_id, "12+", tagged(2)),
         field("aborted_transactions", &PartitionData::aborted_transactions, "4+", nullable("4+")),
         field("preferred_read_replica", &PartitionData::preferred_read_replica, "11+"),
         field("records", &PartitionData::records, "0+", nullable("0+")),
@@ -184,10 +230,12 @@ struct FetchResponse {
     bool operator==(const PartitionData&) const = default;
   };
   struct FetchableTopicResponse {
-    std::string topic;
+    std::string topic;  // v0-12; v13+ names the topic by topic_id
     std::vector<PartitionData> partitions;
+    Uuid topic_id;
     static constexpr auto fields = std::tuple{
         field("topic", &FetchableTopicResponse::topic, "0-12"),
+        field("topic_id", &FetchableTopicResponse::topic_id, "13+"),
         field("partitions", &FetchableTopicResponse::partitions, "0+"),
     };
     bool operator==(const FetchableTopicResponse&) const = default;
@@ -200,7 +248,7 @@ struct FetchResponse {
 
   static constexpr std::string_view message_name = "FetchResponse";
   static constexpr ApiKey api_key = ApiKey::Fetch;
-  static constexpr int16_t max_version = 11;
+  static constexpr int16_t max_version = 13;  // served: kApis (api.h)
   static constexpr int16_t flexible_min = 12;
   static constexpr auto fields = std::tuple{
       field("throttle_time_ms", &FetchResponse::throttle_time_ms, "1+"),

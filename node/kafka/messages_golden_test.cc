@@ -4,9 +4,10 @@
 // struct, and every strict prefix of it is refused as corrupt. Covers: request headers v1 and v2
 // (client_id stays a non-compact string in v2), response headers v0 and v1, ApiVersions v0 and v3
 // (compact strings and arrays, tagged fields, response header v0 under a flexible body),
-// Metadata v1, Produce v3 (a records blob), Fetch v4 responses, ListOffsets v0 (the old
-// max_num_offsets format) and v1; and hostile variants of them: huge array counts, negative
-// lengths, lengths past the end, trailing bytes.
+// Metadata v1, Produce v3 (a records blob), Fetch v4 responses, Fetch v12/v13 (KRaft's
+// flexible fetch: topic ids, tagged cluster_id, diverging_epoch/current_leader/snapshot_id),
+// ListOffsets v0 (the old max_num_offsets format) and v1; and hostile variants of them: huge array
+// counts, negative lengths, lengths past the end, trailing bytes.
 #include <gtest/gtest.h>
 
 #include "node/kafka/api.h"
@@ -259,6 +260,71 @@ TEST(Golden, FetchV4Response) {
   expect_response_frame(4, 3, nulls,
                         "00000031 | 00000003 | 00000000 00000001 0001 74 00000001 00000000 0000"
                         " 000000000000000a 000000000000000a ffffffff ffffffff");
+}
+
+TEST(Golden, FetchV13RequestAndResponse) {
+  // KRaft's follower fetch (flexible: compact arrays and strings, tagged-field sections).
+  FetchRequest req;
+  req.cluster_id = "c";
+  req.replica_id = 2;
+  req.max_wait_ms = 500;
+  req.min_bytes = 1;
+  FetchRequest::FetchTopic topic;
+  topic.topic_id = {.high = 0, .low = 1};  // Kafka's METADATA_TOPIC_ID, AAAAAAAAAAAAAAAAAAAAAQ
+  FetchRequest::FetchPartition partition;
+  partition.current_leader_epoch = 5;
+  partition.fetch_offset = 10;
+  partition.last_fetched_epoch = 4;
+  partition.partition_max_bytes = 0x100000;
+  topic.partitions = {partition};
+  req.topics = {topic};
+  // replica 2 | max wait 500 | min bytes 1 | max bytes 0x7fffffff | isolation 0 | session 0 |
+  // session epoch -1 | topics: 1 (compact 02), topic id 0...01 | partitions: 1 (02), partition 0,
+  // current leader epoch 5, fetch offset 10, last fetched epoch 4, log start offset -1,
+  // partition max bytes 1 MiB, no tags (00) | topic: no tags | forgotten topics: 0 (01) |
+  // rack id "" (01) | tags: 1 field, tag 0 (cluster_id), 2 bytes: compact string "c" (02 63)
+  expect_body(req, 13,
+              "00000002 000001f4 00000001 7fffffff 00 00000000 ffffffff"
+              " | 02 00000000000000000000000000000001"
+              " | 02 00000000 00000005 000000000000000a 00000004 ffffffffffffffff 00100000 00"
+              " | 00 | 01 | 01 | 01 00 02 0263");
+  // v12: the topic by name ("m", compact 02 6d) instead of its id; forgotten topics also by name.
+  req.topics[0].topic = "m";
+  req.topics[0].topic_id = {};
+  expect_body(req, 12,
+              "00000002 000001f4 00000001 7fffffff 00 00000000 ffffffff"
+              " | 02 026d"
+              " | 02 00000000 00000005 000000000000000a 00000004 ffffffffffffffff 00100000 00"
+              " | 00 | 01 | 01 | 01 00 02 0263");
+
+  FetchResponse resp;
+  FetchResponse::FetchableTopicResponse rt;
+  rt.topic_id = {.high = 0, .low = 1};
+  FetchResponse::PartitionData p;
+  p.high_watermark = 7;
+  p.preferred_read_replica = -1;
+  p.diverging_epoch = {.epoch = 3, .end_offset = 9};
+  p.current_leader = {.leader_id = 1, .leader_epoch = 5};
+  rt.partitions = {p};
+  resp.responses = {rt};
+  // throttle 0 | error 0 | session 0 | responses: 1 (02), topic id 0...01 | partitions: 1 (02),
+  // index 0, error 0, high watermark 7, last stable offset -1, log start offset -1, aborted
+  // transactions: 0 (01), preferred read replica -1, records null (00), tags: 2 fields: tag 0
+  // (diverging epoch, 13 bytes: epoch 3, end offset 9, its own empty tag section), tag 1
+  // (current leader, 9 bytes: id 1, epoch 5, empty tag section); snapshot id {-1, -1} is the
+  // default and not written | topic: no tags | no tags
+  expect_body(resp, 13,
+              "00000000 0000 00000000 | 02 00000000000000000000000000000001"
+              " | 02 00000000 0000 0000000000000007 ffffffffffffffff ffffffffffffffff 01 ffffffff"
+              " 00 | 02 00 0d 00000003 0000000000000009 00 01 09 00000001 00000005 00 | 00 | 00");
+  // The snapshot id alone (tag 2, 13 bytes: end offset 20, epoch 2, no tags).
+  resp.responses[0].partitions[0].diverging_epoch = {};
+  resp.responses[0].partitions[0].current_leader = {};
+  resp.responses[0].partitions[0].snapshot_id = {.end_offset = 20, .epoch = 2};
+  expect_body(resp, 13,
+              "00000000 0000 00000000 | 02 00000000000000000000000000000001"
+              " | 02 00000000 0000 0000000000000007 ffffffffffffffff ffffffffffffffff 01 ffffffff"
+              " 00 | 01 02 0d 0000000000000014 00000002 00 | 00 | 00");
 }
 
 TEST(Golden, ListOffsetsV0AndV1) {

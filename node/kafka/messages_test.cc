@@ -199,7 +199,7 @@ TEST(Api, FramesCheckTheirMessageType) {
   EXPECT_EQ(encode_request_frame(h, ProduceRequest{}).code(), Errc::invalid_argument);
   EXPECT_EQ(encode_response_frame(ApiKey::Fetch, 4, 1, ProduceResponse{}).code(),
             Errc::invalid_argument);
-  EXPECT_EQ(encode_response_frame(ApiKey::Fetch, 12, 1, FetchResponse{}).code(),
+  EXPECT_EQ(encode_response_frame(ApiKey::Fetch, 14, 1, FetchResponse{}).code(),
             Errc::out_of_range);
 }
 
