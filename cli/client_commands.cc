@@ -352,6 +352,37 @@ void record_poll(HistoryFile& history, const std::vector<client::ConsumerRecord>
   history.write("op.ok", TraceFields().add("op", op).add("f", "poll").add_raw("records", out));
 }
 
+// The print loop of `consume`: polls and prints until --max-messages, --timeout-ms without a
+// record, a signal, or a failed poll (reported; the result is then 1). `poll(wait, done)` is the
+// consumer's; `on_printed` sees every record printed. `count` is the number printed.
+using PollFn = std::function<void(Duration, client::Consumer::PollFn)>;
+int print_records(Runtime& rt, const ConsumeArgs& args, HistoryFile& history, uint64_t& count,
+                  const PollFn& poll,
+                  const std::function<void(const client::ConsumerRecord&)>& on_printed = {}) {
+  MonoTime last_record = rt.env().clock.now();
+  while (!rt.interrupted() && (!args.max_messages || count < *args.max_messages)) {
+    Duration wait = seconds(1);
+    if (args.timeout_ms) {
+      Duration left = last_record + milliseconds(*args.timeout_ms) - rt.env().clock.now();
+      if (left <= Duration::zero()) break;
+      wait = std::min(wait, left);
+    }
+    std::optional<Result<std::vector<client::ConsumerRecord>>> got;
+    poll(wait, [&](auto r) { got = std::move(r); });
+    if (!rt.run_until([&] { return got.has_value(); })) break;
+    if (!got->ok()) return fail("consume", got->status().message());
+    record_poll(history, **got);
+    for (auto& r : **got) {
+      if (args.max_messages && count >= *args.max_messages) break;
+      print_record(r, args);
+      if (on_printed) on_printed(r);
+      ++count;
+      last_record = rt.env().clock.now();
+    }
+  }
+  return 0;
+}
+
 // `consume --group`: a member of the group, reading what the group assigns it. Positions are
 // committed every auto.commit.interval.ms and on exit (LeaveGroup then hands the partitions to
 // the other members at once); on exit only what was printed counts as consumed.
@@ -379,31 +410,12 @@ int consume_group(const ConsumeArgs& args) {
     return fail("consume", s.message());
   std::map<client::TopicPartition, int64_t> printed;  // next offset after the last one printed
   uint64_t count = 0;
-  MonoTime last_record = (*rt)->env().clock.now();
-  int status = 0;
-  while (!(*rt)->interrupted() && (!args.max_messages || count < *args.max_messages)) {
-    Duration wait = seconds(1);
-    if (args.timeout_ms) {
-      Duration left = last_record + milliseconds(*args.timeout_ms) - (*rt)->env().clock.now();
-      if (left <= Duration::zero()) break;
-      wait = std::min(wait, left);
-    }
-    std::optional<Result<std::vector<client::ConsumerRecord>>> got;
-    consumer.poll(wait, [&](auto r) { got = std::move(r); });
-    if (!(*rt)->run_until([&] { return got.has_value(); })) break;
-    if (!got->ok()) {
-      status = fail("consume", got->status().message());
-      break;
-    }
-    record_poll(*history, **got);
-    for (auto& r : **got) {
-      if (args.max_messages && count >= *args.max_messages) break;
-      print_record(r, args);
-      printed[{r.topic, r.partition}] = r.offset + 1;
-      ++count;
-      last_record = (*rt)->env().clock.now();
-    }
-  }
+  int status = print_records(
+      **rt, args, *history, count,
+      [&](Duration wait, auto done) { consumer.poll(wait, std::move(done)); },
+      [&](const client::ConsumerRecord& r) {
+        printed[{r.topic, r.partition}] = r.offset + 1;
+      });
   std::cout.flush();
   // Records polled but not printed (past --max-messages) are not consumed: move back so that
   // close()'s commit stores what was printed.
@@ -457,30 +469,9 @@ int consume(const ConsumeArgs& args) {
   if (!history.ok()) return fail("consume", history.status().message());
   record_seek(*history, *partitions, args.offset.value_or(-1));
   uint64_t count = 0;
-  MonoTime last_record = (*rt)->env().clock.now();
-  int status = 0;
-  while (!(*rt)->interrupted() && (!args.max_messages || count < *args.max_messages)) {
-    Duration wait = seconds(1);
-    if (args.timeout_ms) {
-      Duration left = last_record + milliseconds(*args.timeout_ms) - (*rt)->env().clock.now();
-      if (left <= Duration::zero()) break;
-      wait = std::min(wait, left);
-    }
-    std::optional<Result<std::vector<client::ConsumerRecord>>> got;
-    consumer.poll(wait, [&](auto r) { got = std::move(r); });
-    if (!(*rt)->run_until([&] { return got.has_value(); })) break;
-    if (!got->ok()) {
-      status = fail("consume", got->status().message());
-      break;
-    }
-    record_poll(*history, **got);
-    for (auto& r : **got) {
-      if (args.max_messages && count >= *args.max_messages) break;
-      print_record(r, args);
-      ++count;
-      last_record = (*rt)->env().clock.now();
-    }
-  }
+  int status = print_records(**rt, args, *history, count, [&](Duration wait, auto done) {
+    consumer.poll(wait, std::move(done));
+  });
   std::cout.flush();
   std::cerr << fmt::format("Processed a total of {} messages\n", count);
   return status;
