@@ -20,19 +20,22 @@ const char* to_string(Role role) {
       return "candidate";
     case Role::kLeader:
       return "leader";
+    case Role::kObserver:
+      return "observer";
   }
   GREGOR_UNREACHABLE("role");
 }
 
 Raft::Raft(RaftConfig config, const PersistentState& restored)
     : config_(std::move(config)),
+      observer_(!is_voter(config_.id)),
       random_(config_.seed),
       hard_(restored.hard_state),
       log_(restored),
       high_watermark_(restored.snapshot.id.end_offset) {
   size_t n = config_.voters.size();
   GREGOR_ASSERT(n == 1 || n == 3 || n == 5, "{} voters; a quorum has 1, 3 or 5", n);
-  GREGOR_ASSERT(is_voter(config_.id), "node {} is not a voter", config_.id);
+  GREGOR_ASSERT(config_.id != kNoNode, "a node needs an id");
   GREGOR_ASSERT(config_.election_timeout_ticks > 0 && config_.fetch_retry_ticks > 0 &&
                 config_.begin_quorum_retry_ticks > 0 && config_.fetch_entries_max > 0);
   // A leader that crashed comes back resigned (KRaft): it may not lead this epoch again, and it
@@ -41,7 +44,13 @@ Raft::Raft(RaftConfig config, const PersistentState& restored)
   if (hard_.leader_id == config_.id) {
     set_hard_state({hard_.epoch, hard_.voted_for, kNoNode});
   }
-  role_ = hard_.leader_id == kNoNode ? Role::kUnattached : Role::kFollower;
+  role_ = hard_.leader_id == kNoNode ? waiting_role() : following_role();
+  if (observer_) {
+    // Observers spread their probes over the voters rather than all asking the same one first;
+    // the seed keeps it deterministic. (Voters draw nothing here: their jitter stays as it was.)
+    probe_next_ = static_cast<size_t>(random_.uniform(0, config_.voters.size() - 1));
+    fetch_elapsed_ = config_.fetch_retry_ticks;  // the first tick probes
+  }
   reset_election_timer();
 }
 
@@ -57,6 +66,18 @@ Ready Raft::take_ready() {
 
 bool Raft::is_voter(NodeId id) const {
   return std::find(config_.voters.begin(), config_.voters.end(), id) != config_.voters.end();
+}
+
+bool Raft::following(NodeId leader) const {
+  return (role_ == Role::kFollower || role_ == Role::kObserver) && hard_.leader_id == leader;
+}
+
+Role Raft::waiting_role() const {
+  return observer_ ? Role::kObserver : Role::kUnattached;
+}
+
+Role Raft::following_role() const {
+  return observer_ ? Role::kObserver : Role::kFollower;
 }
 
 void Raft::send(NodeId to, MessageBody body) {
@@ -90,13 +111,17 @@ void Raft::tick() {
     tick_leader();
     return;
   }
+  if (observer_) {
+    tick_observer();
+    return;
+  }
   tick_follower();
   leader_silent_ticks_++;
   if (++election_elapsed_ >= election_timeout_) start_election();
 }
 
 void Raft::campaign() {
-  if (role_ != Role::kLeader) start_election();
+  if (role_ != Role::kLeader && !observer_) start_election();
 }
 
 int64_t Raft::propose(const std::vector<Bytes>& payloads) {
@@ -127,7 +152,14 @@ void Raft::resign() {
 
 void Raft::step(const Message& message) {
   GREGOR_ASSERT(message.to == config_.id, "message for {} stepped into {}", message.to, config_.id);
-  if (!is_voter(message.from)) return;  // observers come with the broker lifecycle
+  // Non-voters only fetch (they never campaign), and nobody asks an observer for a vote: anything
+  // else is a confused peer's, and taking it could let a non-voter sway an election.
+  bool fetching = std::holds_alternative<FetchRequest>(message.body) ||
+                  std::holds_alternative<FetchSnapshotRequest>(message.body);
+  if (!is_voter(message.from) && !fetching) return;
+  bool vote = std::holds_alternative<VoteRequest>(message.body) ||
+              std::holds_alternative<VoteResponse>(message.body);
+  if (observer_ && vote) return;
   observe_epoch(message.from, message.body);
   std::visit(
       [&](const auto& body) {
@@ -173,8 +205,9 @@ void Raft::observe_epoch(NodeId from, const MessageBody& body) {
 
 void Raft::become_unattached(int32_t epoch, NodeId voted_for) {
   set_hard_state({epoch, voted_for, kNoNode});
-  role_ = Role::kUnattached;
+  role_ = waiting_role();
   fetch_in_flight_ = false;
+  if (observer_) fetch_elapsed_ = config_.fetch_retry_ticks;  // probe the voters at the next tick
   progress_.clear();
   reset_election_timer();
 }
@@ -183,7 +216,7 @@ void Raft::become_follower(int32_t epoch, NodeId leader) {
   GREGOR_ASSERT(leader != config_.id && leader != kNoNode);
   NodeId voted = epoch == hard_.epoch ? hard_.voted_for : kNoNode;
   set_hard_state({epoch, voted, leader});
-  role_ = Role::kFollower;
+  role_ = following_role();
   progress_.clear();
   leader_silent_ticks_ = 0;
   reset_election_timer();
@@ -191,6 +224,7 @@ void Raft::become_follower(int32_t epoch, NodeId leader) {
 }
 
 void Raft::start_election() {
+  GREGOR_ASSERT(!observer_, "observer {} campaigns", config_.id);
   if (config_.pre_vote) {
     become_prospective();
   } else {
@@ -313,7 +347,7 @@ void Raft::on_begin_quorum_epoch(NodeId from, const BeginQuorumEpochRequest& req
   if (req.epoch != hard_.epoch) return;  // older: our fetches will tell it
   GREGOR_ASSERT(role_ != Role::kLeader, "two leaders in epoch {}: {} and {}", hard_.epoch,
                 config_.id, from);
-  if (role_ == Role::kFollower && hard_.leader_id == from) return;
+  if (following(from)) return;
   become_follower(hard_.epoch, from);
 }
 
@@ -322,7 +356,8 @@ void Raft::on_end_quorum_epoch(NodeId from, const EndQuorumEpochRequest& req) {
   become_unattached(hard_.epoch, hard_.voted_for);
   // The first preferred successor campaigns at once; the others wait a normal timeout, which
   // gives it the time to win.
-  if (!req.preferred_successors.empty() && req.preferred_successors.front() == config_.id) {
+  if (!observer_ && !req.preferred_successors.empty() &&
+      req.preferred_successors.front() == config_.id) {
     start_election();
   }
 }

@@ -20,7 +20,13 @@
 //     an entry of the leader's own epoch; a new leader reports "unknown" (-1) until then;
 //   - a node's high watermark never decreases while it runs, and no committed entry is truncated
 //     (asserted: a broken invariant stops the node).
-// Voters are a static set of 1, 3 or 5 node ids.
+// Voters are a static set of 1, 3 or 5 node ids. A node whose id is not among them is an
+// *observer* (KRaft's brokers follow the metadata log so): it never campaigns and never votes,
+// and fetches from the leader it knows like a follower; without one it probes the voters in turn
+// (one fetch per fetch_retry_ticks, from a seeded starting point) until an answer names the
+// leader, and it forgets a leader that stays silent for an election timeout. The leader answers
+// an observer's fetch as a voter's, but observers never count towards the high watermark or
+// check-quorum and get no BeginQuorumEpoch.
 #pragma once
 
 #include <cstdint>
@@ -36,7 +42,7 @@ namespace gregor::raft {
 
 struct RaftConfig {
   NodeId id = kNoNode;
-  std::vector<NodeId> voters;  // 1, 3 or 5 ids, this node among them
+  std::vector<NodeId> voters;  // 1, 3 or 5 ids; a node not among them is an observer
   // Followers that have not had a fetch answered, and candidates that have not won, start an
   // election after a timeout drawn uniformly from [election_timeout_ticks, 2x) (Raft's jitter).
   int election_timeout_ticks = 10;
@@ -59,6 +65,7 @@ enum class Role : uint8_t {
   kProspective,  // pre-voting (KIP-996); keeps fetching from a known leader meanwhile
   kCandidate,    // voted for itself in a new epoch, collecting votes
   kLeader,
+  kObserver,  // not a voter: follows the leader it knows (leader_id), or probes the voters
 };
 const char* to_string(Role role);
 
@@ -86,6 +93,7 @@ class Raft {
   int32_t epoch() const { return hard_.epoch; }
   NodeId leader_id() const { return hard_.leader_id; }
   NodeId voted_for() const { return hard_.voted_for; }
+  bool observer() const { return observer_; }
   // The high watermark this node knows; -1 for a leader that has not committed in its epoch.
   int64_t high_watermark() const;
   const RaftLog& log() const { return log_; }
@@ -103,6 +111,9 @@ class Raft {
   void become_prospective();
   void become_candidate();
   void become_leader();
+  // Role::kUnattached, or kObserver for an observer (whose role never changes).
+  Role waiting_role() const;
+  Role following_role() const;
   void start_election();
   void reset_election_timer();
   void set_hard_state(HardState hs);
@@ -126,15 +137,21 @@ class Raft {
   // Follower side.
   void send_fetch();
   void tick_follower();
+  void tick_observer();
+  // Observer without a known leader: fetches from the next voter in turn.
+  void probe_next_voter();
   void advance_high_watermark(int64_t hw);
   void truncate_diverging(const OffsetAndEpoch& diverging);
 
   void send(NodeId to, MessageBody body);
   bool is_voter(NodeId id) const;
+  // Follower (or observer) of `leader` in the current epoch.
+  bool following(NodeId leader) const;
   size_t majority() const { return config_.voters.size() / 2 + 1; }
   bool log_up_to_date(int32_t last_epoch, int64_t end_offset) const;
 
   RaftConfig config_;
+  bool observer_ = false;
   Random random_;
   HardState hard_;
   RaftLog log_;
@@ -148,8 +165,11 @@ class Raft {
   int fetch_elapsed_ = 0;
   bool fetch_in_flight_ = false;
   int begin_quorum_elapsed_ = 0;
-  // Follower: ticks since the leader last answered a fetch (KIP-996 pre-vote rejection).
+  // Follower: ticks since the leader last answered a fetch (KIP-996 pre-vote rejection; an
+  // observer forgets a leader silent for an election timeout).
   int leader_silent_ticks_ = 0;
+  // Observer: the index in voters of the next voter to probe.
+  size_t probe_next_ = 0;
 
   std::set<NodeId> votes_granted_;
   // Leader state.

@@ -30,16 +30,17 @@ std::vector<std::string> decode_applied(ByteView data) {
 
 Cluster::Cluster(ClusterOptions options) : options_(options) {
   GREGOR_ASSERT(options_.nodes >= 1 && options_.nodes <= 5);
-  nodes_.resize(static_cast<size_t>(options_.nodes));
-  for (NodeId id = 1; id <= options_.nodes; ++id) restart(id);
+  GREGOR_ASSERT(options_.observers >= 0 && options_.observers <= kObserversMax);
+  nodes_.resize(static_cast<size_t>(size()));
+  for (NodeId id = 1; id <= size(); ++id) restart(id);
 }
 
 Cluster::Node& Cluster::node(NodeId id) {
-  GREGOR_ASSERT(id >= 1 && id <= options_.nodes, "no node {}", id);
+  GREGOR_ASSERT(id >= 1 && id <= size(), "no node {}", id);
   return nodes_[static_cast<size_t>(id - 1)];
 }
 const Cluster::Node& Cluster::node(NodeId id) const {
-  GREGOR_ASSERT(id >= 1 && id <= options_.nodes, "no node {}", id);
+  GREGOR_ASSERT(id >= 1 && id <= size(), "no node {}", id);
   return nodes_[static_cast<size_t>(id - 1)];
 }
 
@@ -177,6 +178,7 @@ void Cluster::process(NodeId id) {
       n.applied_end = rd.snapshot->id.end_offset;
     }
     if (rd.high_watermark) apply_committed(id, *rd.high_watermark);
+    if (is_observer(id)) check_observer(id, rd.messages);
     for (Message& m : rd.messages) outbox_.push_back(std::move(m));
   }
   const Raft& r = *n.raft;
@@ -214,6 +216,16 @@ void Cluster::apply_committed(NodeId id, int64_t hw) {
     }
     if (e.kind == EntryKind::kData) n.applied.emplace_back(as_chars(e.payload));
   }
+  // An observer learns the high watermark from a leader that exposed it first.
+  if (!is_observer(id)) {
+    voters_committed_end_ = std::max(voters_committed_end_, hw);
+  } else {
+    stats_.observer_applied += hw - n.applied_end;
+    if (hw > voters_committed_end_) {
+      violation(fmt::format("observer {} committed up to {}, voters only up to {}", id, hw,
+                            voters_committed_end_));
+    }
+  }
   n.applied_end = hw;
   line(id, fmt::format("commit hw={} applied=[{}]", hw, fmt::join(n.applied, ",")));
 }
@@ -222,9 +234,46 @@ int64_t Cluster::committed_end() const {
   return committed_.empty() ? 0 : committed_.rbegin()->first + 1;
 }
 
+// An observer only ever fetches: no votes, no BeginQuorumEpoch, never a role of a voter.
+void Cluster::check_observer(NodeId id, const std::vector<Message>& sent) {
+  if (raft(id).role() != Role::kObserver) {
+    violation(fmt::format("observer {} became {}", id, to_string(raft(id).role())));
+  }
+  for (const Message& m : sent) {
+    if (!std::holds_alternative<FetchRequest>(m.body) &&
+        !std::holds_alternative<FetchSnapshotRequest>(m.body)) {
+      violation(fmt::format("observer {} sent {}", id, to_string(m)));
+    }
+  }
+}
+
+bool Cluster::persisted(NodeId id, const Entry& e) const {
+  const PersistentState& d = node(id).disk;
+  if (e.offset < d.snapshot.id.end_offset) return true;  // snapshots hold committed state only
+  auto index = static_cast<size_t>(e.offset - d.snapshot.id.end_offset);
+  return index < d.entries.size() && d.entries[index] == e;
+}
+
+// The high watermark counts voters only: the entry just below it must be in the persisted state
+// of a majority of the voters, whatever the observers hold (crashed voters count: their disks do).
+void Cluster::check_high_watermark_held(NodeId leader) {
+  int64_t hw = raft(leader).high_watermark();
+  if (hw <= 0) return;
+  auto c = committed_.find(hw - 1);
+  if (c == committed_.end()) return;
+  int held = 0;
+  for (NodeId v = 1; v <= voters(); ++v) held += persisted(v, c->second) ? 1 : 0;
+  if (held < voters() / 2 + 1) {
+    violation(fmt::format("leader {} has hw={} but only {} of {} voters hold {}", leader, hw, held,
+                          voters(), to_string(c->second)));
+  }
+}
+
 void Cluster::check_invariants() {
-  for (NodeId id = 1; id <= options_.nodes; ++id) {
+  for (NodeId id = 1; id <= size(); ++id) {
     if (!up(id) || raft(id).role() != Role::kLeader) continue;
+    if (is_observer(id)) violation(fmt::format("observer {} leads", id));
+    check_high_watermark_held(id);
     const Raft& r = raft(id);
     auto [it, inserted] = leader_of_epoch_.emplace(r.epoch(), id);
     if (inserted) stats_.leaders++;

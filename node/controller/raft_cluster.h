@@ -3,7 +3,9 @@
 // what was persisted), a tiny host state machine applies committed data entries (and is what
 // snapshots hold), and every effect can be written as a transcript line. The network is the
 // caller's: it takes the outbox and delivers messages in whatever order, late, twice or never.
-// The cluster also checks the Raft invariants as it goes and records violations as text.
+// The cluster also checks the Raft invariants as it goes and records violations as text. Nodes
+// after the voters are observers (Raft::observer()): they must only ever fetch, commit nothing
+// before a voter has, and never help a leader's high watermark.
 #pragma once
 
 #include <cstdint>
@@ -17,7 +19,8 @@
 namespace gregor::raft {
 
 struct ClusterOptions {
-  int nodes = 3;  // ids 1..nodes, all voters
+  int nodes = 3;      // ids 1..nodes, the voters
+  int observers = 0;  // ids nodes+1..nodes+observers, not voters
   bool pre_vote = true;
   bool check_quorum = true;
   int election_timeout_ticks = 10;
@@ -30,7 +33,12 @@ class Cluster {
  public:
   explicit Cluster(ClusterOptions options);
 
-  int size() const { return options_.nodes; }
+  static constexpr int kObserversMax = 4;
+
+  // Every node, voters first; ids 1..size().
+  int size() const { return options_.nodes + options_.observers; }
+  int voters() const { return options_.nodes; }
+  bool is_observer(NodeId id) const { return id > options_.nodes; }
   bool up(NodeId id) const { return node(id).raft.has_value(); }
   const Raft& raft(NodeId id) const { return *node(id).raft; }
   // The data payloads this node has applied, in offset order.
@@ -53,8 +61,10 @@ class Cluster {
   std::string status_line(NodeId id) const;
   std::string log_line(NodeId id) const;
 
-  // Cross-node invariants: one leader per epoch, leader completeness. Cheap per-node ones (epoch
-  // and high watermark monotonic, committed entries unchanged) are checked on every Ready.
+  // Cross-node invariants: one leader per epoch, leader completeness, a leader's high watermark
+  // held by a majority of the voters' persisted logs (observers do not count). Cheap per-node
+  // ones (epoch and high watermark monotonic, committed entries unchanged, observers only fetch
+  // and commit nothing a voter has not) are checked on every Ready.
   void check_invariants();
   const std::vector<std::string>& violations() const { return violations_; }
   // The largest committed offset + 1 seen on any node.
@@ -66,6 +76,7 @@ class Cluster {
     int64_t truncations = 0;
     int64_t snapshots_installed = 0;
     int64_t crashes = 0;
+    int64_t observer_applied = 0;  // entries observers applied (each incarnation anew)
   };
   const Stats& stats() const { return stats_; }
 
@@ -87,6 +98,10 @@ class Cluster {
   void persist(NodeId id, Ready& rd);
   void apply_committed(NodeId id, int64_t hw);
   void violation(std::string what);
+  void check_observer(NodeId id, const std::vector<Message>& sent);
+  void check_high_watermark_held(NodeId leader);
+  // Whether the node's persisted state holds `e` (an entry, or a snapshot that covers it).
+  bool persisted(NodeId id, const Entry& e) const;
   void line(NodeId id, const std::string& text);
 
   ClusterOptions options_;
@@ -96,6 +111,7 @@ class Cluster {
   std::map<int64_t, Entry> committed_;       // every offset any node applied
   std::map<int64_t, int32_t> commit_epoch_;  // the earliest epoch a node applied it in
   std::map<int32_t, NodeId> leader_of_epoch_;
+  int64_t voters_committed_end_ = 0;  // the largest high watermark any voter applied
   std::vector<std::string> violations_;
   Stats stats_;
 };

@@ -28,9 +28,12 @@ void Raft::on_fetch_request(NodeId from, const FetchRequest& req) {
 FetchResponse Raft::answer_fetch(NodeId from, const FetchRequest& req) {
   FetchResponse resp{hard_.epoch, config_.id, FetchError::kNone, req.fetch_offset,
                      req.last_fetched_epoch};
-  Progress& p = progress_.at(from);
-  p.fetched_this_epoch = true;
-  p.last_fetch_tick = leader_ticks_;
+  // Observers have no Progress: they count towards neither the high watermark nor check-quorum.
+  auto p = progress_.find(from);
+  if (p != progress_.end()) {
+    p->second.fetched_this_epoch = true;
+    p->second.last_fetch_tick = leader_ticks_;
+  }
   std::optional<OffsetAndEpoch> end = log_.end_offset_for_epoch(req.last_fetched_epoch);
   if (req.fetch_offset < log_.start_offset() || !end) {
     // Behind our log start (or older than the snapshot can tell): only the snapshot helps.
@@ -39,7 +42,9 @@ FetchResponse Raft::answer_fetch(NodeId from, const FetchRequest& req) {
     resp.diverging_epoch = OffsetAndEpoch{std::min(end->offset, req.fetch_offset), end->epoch};
   } else {
     // Log matching: the follower holds [0, fetch_offset) exactly as we do.
-    p.match_offset = std::max(p.match_offset, req.fetch_offset);
+    if (p != progress_.end()) {
+      p->second.match_offset = std::max(p->second.match_offset, req.fetch_offset);
+    }
     resp.records = log_.read(req.fetch_offset, config_.fetch_entries_max);
     maybe_advance_high_watermark();
   }
@@ -77,7 +82,9 @@ void Raft::on_fetch_snapshot_request(NodeId from, const FetchSnapshotRequest& re
   } else if (req.snapshot_id != log_.snapshot().id) {
     resp.error = FetchError::kUnknownSnapshot;  // compacted again since; fetch anew
   } else {
-    progress_.at(from).last_fetch_tick = leader_ticks_;
+    if (auto p = progress_.find(from); p != progress_.end()) {
+      p->second.last_fetch_tick = leader_ticks_;  // a voter's (observers have no Progress)
+    }
     resp.snapshot = log_.snapshot();
   }
   send(from, std::move(resp));
@@ -93,7 +100,8 @@ void Raft::send_fetch() {
 }
 
 void Raft::tick_follower() {
-  bool fetching = role_ == Role::kFollower || role_ == Role::kProspective;
+  bool fetching =
+      role_ == Role::kFollower || role_ == Role::kProspective || role_ == Role::kObserver;
   if (!fetching || hard_.leader_id == kNoNode) return;
   // One fetch at a time; a new one each tick when idle (the pull model's heartbeat), and a
   // retry when an answer is overdue (lost request or answer).
@@ -113,7 +121,7 @@ void Raft::on_fetch_response(NodeId from, const FetchResponse& resp) {
   GREGOR_ASSERT(resp.leader_id == from, "fetch answered by {} for leader {}", from, resp.leader_id);
   if (role_ == Role::kProspective && hard_.leader_id == from) {
     role_ = Role::kFollower;  // the leader answers again: the pre-vote is moot
-  } else if (hard_.leader_id != from || role_ != Role::kFollower) {
+  } else if (!following(from)) {
     // An answer from this epoch's leader ends an unattached wait or a lost candidacy.
     GREGOR_ASSERT(hard_.leader_id == kNoNode || hard_.leader_id == from);
     become_follower(hard_.epoch, from);
@@ -165,11 +173,19 @@ void Raft::truncate_diverging(const OffsetAndEpoch& diverging) {
 }
 
 void Raft::on_fetch_snapshot_response(NodeId from, const FetchSnapshotResponse& resp) {
-  if (resp.epoch != hard_.epoch || role_ != Role::kFollower || hard_.leader_id != from) return;
+  if (resp.epoch != hard_.epoch || !following(from)) return;
   fetch_in_flight_ = false;
   const SnapshotId& id = resp.snapshot.id;
   if (resp.error != FetchError::kNone || id.end_offset <= log_.start_offset() ||
       id.end_offset < high_watermark_) {
+    send_fetch();
+    return;
+  }
+  // Our log may have moved on while the snapshot was on its way (a late answer to an older fetch
+  // brought entries). If it holds the snapshot's last entry, of the same epoch, it holds the same
+  // prefix; installing would drop the entries after it, which our fetches may already have
+  // acknowledged (the leader may have committed them counting us).
+  if (id.end_offset <= log_.end_offset() && log_.epoch_at(id.end_offset - 1) == id.epoch) {
     send_fetch();
     return;
   }
@@ -183,6 +199,32 @@ void Raft::on_fetch_snapshot_response(NodeId from, const FetchSnapshotResponse& 
   reset_election_timer();
   advance_high_watermark(id.end_offset);
   send_fetch();
+}
+
+// ---- Observer ----
+
+// KRaft's observer: follow the leader it knows; a leader silent for an election timeout is
+// forgotten (it may be gone for good), and then the voters are asked in turn, one fetch per retry
+// period, until an answer names the leader (a NOT_LEADER or FENCED_LEADER_EPOCH answer naming it,
+// or the leader's own answer).
+void Raft::tick_observer() {
+  if (hard_.leader_id != kNoNode && ++leader_silent_ticks_ >= config_.election_timeout_ticks) {
+    become_unattached(hard_.epoch, kNoNode);
+  }
+  if (hard_.leader_id != kNoNode) {
+    tick_follower();
+    return;
+  }
+  if (++fetch_elapsed_ >= config_.fetch_retry_ticks) probe_next_voter();
+}
+
+void Raft::probe_next_voter() {
+  GREGOR_ASSERT(observer_ && hard_.leader_id == kNoNode);
+  NodeId to = config_.voters[probe_next_];
+  probe_next_ = (probe_next_ + 1) % config_.voters.size();
+  send(to, FetchRequest{hard_.epoch, log_.end_offset(), log_.last_epoch()});
+  fetch_in_flight_ = true;
+  fetch_elapsed_ = 0;
 }
 
 // ---- Snapshots taken locally ----

@@ -143,6 +143,7 @@ class RaftStorage {
   static std::optional<SnapshotId> parse_snapshot_file_name(std::string_view name);
   static Bytes encode_snapshot(const Snapshot& snapshot);
   static Result<Snapshot> decode_snapshot(ByteView bytes);
+  // The entry codec of raft_entry_codec.h (shared with the Fetch wire mapping).
   static Bytes encode_entry(const Entry& entry, int64_t timestamp_ms);
   static Result<Entry> decode_entry(ByteView batch);
   static log::CheckpointEntries encode_hard_state(const HardState& hs);

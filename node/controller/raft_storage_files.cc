@@ -1,6 +1,7 @@
-// RaftStorage's files: the codecs (entries as record batches, snapshot files, the quorum state),
-// snapshot files written atomically, and the restart of the metadata log at an offset past its
-// end (raft_storage.h says why it goes through the Log's checkpoint file).
+// RaftStorage's files: the codecs (entries as record batches, delegated to raft_entry_codec.h;
+// snapshot files; the quorum state), snapshot files written atomically, and the restart of the
+// metadata log at an offset past its end (raft_storage.h says why it goes through the Log's
+// checkpoint file).
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include "base/crc32c.h"
 #include "base/guarded.h"
 #include "base/steps.h"
+#include "node/controller/raft_entry_codec.h"
 #include "node/controller/raft_storage.h"
 #include "node/log/record_batch.h"
 
@@ -19,8 +21,6 @@ namespace {
 constexpr std::string_view kSnapshotMagic = "GRSNAP01";
 constexpr size_t kSnapshotHeaderBytes = 8 + 8 + 4 + 4;
 constexpr size_t kSnapshotCrcBytes = 4;
-// Kafka's control record key: version int16 (0), type int16 (2 = LEADER_CHANGE).
-constexpr uint8_t kLeaderChangeKey[] = {0, 0, 0, 2};
 
 Status corrupt(std::string_view what) {
   return error(Errc::corrupt, std::string(what));
@@ -87,46 +87,13 @@ Result<Snapshot> RaftStorage::decode_snapshot(ByteView bytes) {
   return s;
 }
 
+// The codec is shared with the Fetch wire mapping (raft_entry_codec.h).
 Bytes RaftStorage::encode_entry(const Entry& entry, int64_t timestamp_ms) {
-  log::BatchBuilder::Options o;
-  o.base_offset = entry.offset;
-  o.leader_epoch = entry.epoch;
-  o.control = entry.kind == EntryKind::kLeaderChange;
-  log::BatchBuilder builder(o);
-  std::optional<ByteView> key;
-  if (o.control) key = ByteView(kLeaderChangeKey);
-  builder.add(timestamp_ms, key, ByteView(entry.payload));
-  auto batch = builder.build();
-  GREGOR_ASSERT(batch.ok(), "entry at {} does not fit a batch: {}", entry.offset, batch.status());
-  return std::move(batch).value();
+  return encode_entry_batch(entry, timestamp_ms);
 }
 
 Result<Entry> RaftStorage::decode_entry(ByteView batch) {
-  auto h = log::parse_batch_header(batch);
-  if (!h.ok()) return h.status();
-  if (h->record_count != 1 || h->last_offset_delta != 0) {
-    return errorf(Errc::corrupt, "batch at {}: {} records, not one entry", h->base_offset,
-                  h->record_count);
-  }
-  auto records = log::decode_records(batch);
-  if (!records.ok()) return records.status();
-  if (records->size() != 1 || !(*records)[0].value) {
-    return errorf(Errc::corrupt, "batch at {}: not one record with a value", h->base_offset);
-  }
-  log::Record& rec = (*records)[0];
-  Entry e{h->base_offset, h->partition_leader_epoch, EntryKind::kData, std::move(*rec.value)};
-  if (h->is_control()) {
-    if (!rec.key || !std::equal(rec.key->begin(), rec.key->end(), std::begin(kLeaderChangeKey),
-                                std::end(kLeaderChangeKey))) {
-      return errorf(Errc::corrupt, "batch at {}: a control record other than LeaderChange",
-                    h->base_offset);
-    }
-    e.kind = EntryKind::kLeaderChange;
-  } else if (rec.key) {
-    return errorf(Errc::corrupt, "batch at {}: a data entry with a key", h->base_offset);
-  }
-  if (e.epoch < 0) return errorf(Errc::corrupt, "batch at {}: no leader epoch", h->base_offset);
-  return e;
+  return decode_entry_batch(batch);
 }
 
 log::CheckpointEntries RaftStorage::encode_hard_state(const HardState& hs) {

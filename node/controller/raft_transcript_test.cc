@@ -3,8 +3,9 @@
 // lines the cluster printed. This test replays every file and compares; run it with --rewrite
 // (or GREGOR_REWRITE=1) to regenerate the expected output, then review the diff.
 //
-// Commands (ids are 1..N; IDS is one id, a list such as 2,3, or all):
-//   add-nodes N [pre-vote=off] [check-quorum=off] [election-timeout=T] [fetch-max=K] [seed=S]
+// Commands (ids are 1..N, then the observers; IDS is one id, a list such as 2,3, or all):
+//   add-nodes N [observers=K] [pre-vote=off] [check-quorum=off] [election-timeout=T]
+//             [fetch-max=K] [seed=S]   N voters 1..N; K observers N+1..N+K (not voters)
 //   tick IDS [xK]           campaign ID        resign ID        propose ID "payload"
 //   deliver [N]             delivers queued messages in order (N of them, or until none is left)
 //   discard                 drops every queued message
@@ -120,6 +121,7 @@ class Interpreter {
     for (size_t i = 2; i < w.size(); ++i) {
       std::string key = w[i].substr(0, w[i].find('='));
       std::string value = w[i].substr(w[i].find('=') + 1);
+      if (key == "observers") o.observers = std::stoi(value);
       if (key == "pre-vote") o.pre_vote = value != "off";
       if (key == "check-quorum") o.check_quorum = value != "off";
       if (key == "election-timeout") o.election_timeout_ticks = std::stoi(value);
