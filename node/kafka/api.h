@@ -23,6 +23,7 @@
 
 #include "node/kafka/error_code.h"
 #include "node/kafka/messages.h"
+#include "node/kafka/messages_controller.h"
 #include "node/kafka/messages_raft.h"
 
 namespace gregor::kafka {
@@ -58,7 +59,8 @@ inline constexpr std::array<ApiInfo, 18> kApis = {{
     {ApiKey::DescribeConfigs, "DescribeConfigs", 0, 1, DescribeConfigsRequest::flexible_min},
 }};
 
-// The KRaft quorum APIs (messages_raft.h), served by a controller listener only. They live in
+// The controller-listener APIs: the KRaft quorum's (messages_raft.h) and those brokers call on
+// the controller (messages_controller.h), served by a controller listener only. They live in
 // this separate table, never in kApis, because everything built on kApis serves or advertises:
 // find_api / is_supported (the broker's request path), api_versions_response(), the broker's
 // ApiVersions answer (KafkaApis filters kApis by its kServed list), client version negotiation
@@ -66,12 +68,25 @@ inline constexpr std::array<ApiInfo, 18> kApis = {{
 // reads this table, so a broker does not advertise these APIs and answers them as unknown.
 // Their request and response headers need the controller_* frame functions below: the generic
 // header functions see their keys as unknown (header v1) and refuse them at compile time.
-inline constexpr std::array<ApiInfo, 5> kControllerApis = {{
-    {RaftApiKey::Vote, "Vote", 0, 0, VoteRequest::flexible_min},
-    {RaftApiKey::BeginQuorumEpoch, "BeginQuorumEpoch", 0, 0, BeginQuorumEpochRequest::flexible_min},
-    {RaftApiKey::EndQuorumEpoch, "EndQuorumEpoch", 0, 0, EndQuorumEpochRequest::flexible_min},
-    {RaftApiKey::DescribeQuorum, "DescribeQuorum", 0, 1, DescribeQuorumRequest::flexible_min},
-    {RaftApiKey::FetchSnapshot, "FetchSnapshot", 0, 0, FetchSnapshotRequest::flexible_min},
+// Sorted by key (ControllerApiKey constants); the served range is every version the messages
+// describe. Code iterates the table and dispatches with visit_controller_api: a new entry needs
+// its ApiTraits and a line there (detail::controller_versions_known checks both).
+inline constexpr std::array<ApiInfo, 10> kControllerApis = {{
+    {ControllerApiKey::Vote, "Vote", 0, 0, VoteRequest::flexible_min},
+    {ControllerApiKey::BeginQuorumEpoch, "BeginQuorumEpoch", 0, 0,
+     BeginQuorumEpochRequest::flexible_min},
+    {ControllerApiKey::EndQuorumEpoch, "EndQuorumEpoch", 0, 0, EndQuorumEpochRequest::flexible_min},
+    {ControllerApiKey::DescribeQuorum, "DescribeQuorum", 0, 1, DescribeQuorumRequest::flexible_min},
+    {ControllerApiKey::AlterPartition, "AlterPartition", 0, 3, AlterPartitionRequest::flexible_min},
+    {ControllerApiKey::FetchSnapshot, "FetchSnapshot", 0, 0, FetchSnapshotRequest::flexible_min},
+    {ControllerApiKey::BrokerRegistration, "BrokerRegistration", 0, 3,
+     BrokerRegistrationRequest::flexible_min},
+    {ControllerApiKey::BrokerHeartbeat, "BrokerHeartbeat", 0, 1,
+     BrokerHeartbeatRequest::flexible_min},
+    {ControllerApiKey::UnregisterBroker, "UnregisterBroker", 0, 0,
+     UnregisterBrokerRequest::flexible_min},
+    {ControllerApiKey::AllocateProducerIds, "AllocateProducerIds", 0, 0,
+     AllocateProducerIdsRequest::flexible_min},
 }};
 
 // The kControllerApis entry of a key, or nullptr.
@@ -182,8 +197,8 @@ Result<Bytes> encode_request_frame(const RequestHeader& header, const Req& req) 
 // --- Controller frames (kControllerApis) -------------------------------------------------------
 
 // Header versions of a controller api: v2 requests / v1 responses from its first flexible
-// version (Vote, DescribeQuorum and FetchSnapshot v0 are flexible; Begin/EndQuorumEpoch v0 are
-// not), like the broker's.
+// version (all are flexible from v0 but Begin/EndQuorumEpoch, whose v0 is not), like the
+// broker's.
 constexpr int16_t controller_request_header_version(ApiKey key, int16_t version) {
   const ApiInfo* api = find_controller_api(key);
   return api && version >= api->flexible_min ? 2 : 1;
@@ -286,11 +301,11 @@ GREGOR_KAFKA_API_TRAITS(DeleteTopics, DeleteTopicsRequest, DeleteTopicsResponse)
 GREGOR_KAFKA_API_TRAITS(InitProducerId, InitProducerIdRequest, InitProducerIdResponse);
 GREGOR_KAFKA_API_TRAITS(DescribeConfigs, DescribeConfigsRequest, DescribeConfigsResponse);
 
-// The controller apis (their keys are RaftApiKey constants, not ApiKey enumerators).
+// The controller apis (their keys are ControllerApiKey constants, not ApiKey enumerators).
 #define GREGOR_KAFKA_CONTROLLER_API_TRAITS(K, Req, Resp)        \
   template <>                                                   \
-  struct ApiTraits<RaftApiKey::K> {                             \
-    static constexpr ApiKey key = RaftApiKey::K;                \
+  struct ApiTraits<ControllerApiKey::K> {                       \
+    static constexpr ApiKey key = ControllerApiKey::K;          \
     using Request = Req;                                        \
     using Response = Resp;                                      \
     static_assert(Req::api_key == key && Resp::api_key == key); \
@@ -302,6 +317,15 @@ GREGOR_KAFKA_CONTROLLER_API_TRAITS(BeginQuorumEpoch, BeginQuorumEpochRequest,
 GREGOR_KAFKA_CONTROLLER_API_TRAITS(EndQuorumEpoch, EndQuorumEpochRequest, EndQuorumEpochResponse);
 GREGOR_KAFKA_CONTROLLER_API_TRAITS(DescribeQuorum, DescribeQuorumRequest, DescribeQuorumResponse);
 GREGOR_KAFKA_CONTROLLER_API_TRAITS(FetchSnapshot, FetchSnapshotRequest, FetchSnapshotResponse);
+GREGOR_KAFKA_CONTROLLER_API_TRAITS(AlterPartition, AlterPartitionRequest, AlterPartitionResponse);
+GREGOR_KAFKA_CONTROLLER_API_TRAITS(BrokerRegistration, BrokerRegistrationRequest,
+                                   BrokerRegistrationResponse);
+GREGOR_KAFKA_CONTROLLER_API_TRAITS(BrokerHeartbeat, BrokerHeartbeatRequest,
+                                   BrokerHeartbeatResponse);
+GREGOR_KAFKA_CONTROLLER_API_TRAITS(UnregisterBroker, UnregisterBrokerRequest,
+                                   UnregisterBrokerResponse);
+GREGOR_KAFKA_CONTROLLER_API_TRAITS(AllocateProducerIds, AllocateProducerIdsRequest,
+                                   AllocateProducerIdsResponse);
 #undef GREGOR_KAFKA_CONTROLLER_API_TRAITS
 #undef GREGOR_KAFKA_API_TRAITS
 
@@ -342,17 +366,29 @@ constexpr decltype(auto) visit_api(ApiKey key, F&& f) {
 // a switch on ApiKey with values outside the enum would not compile under -Wswitch.)
 template <typename F>
 constexpr decltype(auto) visit_controller_api(ApiKey key, F&& f) {
-  if (key == RaftApiKey::Vote) return f(ApiTraits<RaftApiKey::Vote>{});
-  if (key == RaftApiKey::BeginQuorumEpoch) return f(ApiTraits<RaftApiKey::BeginQuorumEpoch>{});
-  if (key == RaftApiKey::EndQuorumEpoch) return f(ApiTraits<RaftApiKey::EndQuorumEpoch>{});
-  if (key == RaftApiKey::DescribeQuorum) return f(ApiTraits<RaftApiKey::DescribeQuorum>{});
-  if (key == RaftApiKey::FetchSnapshot) return f(ApiTraits<RaftApiKey::FetchSnapshot>{});
+#define GREGOR_KAFKA_VISIT(K) \
+  if (key == ControllerApiKey::K) return f(ApiTraits<ControllerApiKey::K>{})
+  GREGOR_KAFKA_VISIT(Vote);
+  GREGOR_KAFKA_VISIT(BeginQuorumEpoch);
+  GREGOR_KAFKA_VISIT(EndQuorumEpoch);
+  GREGOR_KAFKA_VISIT(DescribeQuorum);
+  GREGOR_KAFKA_VISIT(AlterPartition);
+  GREGOR_KAFKA_VISIT(FetchSnapshot);
+  GREGOR_KAFKA_VISIT(BrokerRegistration);
+  GREGOR_KAFKA_VISIT(BrokerHeartbeat);
+  GREGOR_KAFKA_VISIT(UnregisterBroker);
+  GREGOR_KAFKA_VISIT(AllocateProducerIds);
+#undef GREGOR_KAFKA_VISIT
   GREGOR_UNREACHABLE("visit_controller_api: unknown api key {}", static_cast<int16_t>(key));
 }
 
 namespace detail {
-// The controller apis are disjoint from the broker's and their served ranges are known.
+// The controller apis are sorted, disjoint from the broker's, and their served ranges are known
+// (visiting every entry also proves visit_controller_api knows it: an unknown key would reach
+// GREGOR_UNREACHABLE, which is not a constant expression).
 consteval bool controller_versions_known() {
+  for (size_t i = 1; i < kControllerApis.size(); ++i)
+    if (!(kControllerApis[i - 1].key < kControllerApis[i].key)) return false;
   for (const ApiInfo& api : kControllerApis) {
     for (const ApiInfo& broker_api : kApis)
       if (broker_api.key == api.key) return false;

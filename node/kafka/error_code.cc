@@ -128,6 +128,14 @@ std::string_view error_name(ErrorCode code) {
       return "TOPIC_DELETION_DISABLED";
     case ErrorCode::unknown_topic_id:
       return "UNKNOWN_TOPIC_ID";
+    case ErrorCode::invalid_update_version:
+      return "INVALID_UPDATE_VERSION";
+    case ErrorCode::duplicate_broker_registration:
+      return "DUPLICATE_BROKER_REGISTRATION";
+    case ErrorCode::broker_id_not_registered:
+      return "BROKER_ID_NOT_REGISTERED";
+    case ErrorCode::ineligible_replica:
+      return "INELIGIBLE_REPLICA";
   }
   return "UNKNOWN";
 }

@@ -71,6 +71,11 @@ enum class ErrorCode : int16_t {
   invalid_fetch_session_epoch = 71,
   topic_deletion_disabled = 73,
   unknown_topic_id = 100,
+  // The controller's answers (KRaft).
+  invalid_update_version = 95,
+  duplicate_broker_registration = 101,
+  broker_id_not_registered = 102,
+  ineligible_replica = 107,
 };
 
 std::string_view error_name(ErrorCode code);
