@@ -16,7 +16,7 @@
 #include "disk/posix_disk.h"
 #include "net/event_loop.h"
 #include "net/tcp_network.h"
-#include "node/broker/broker.h"
+#include "node/server/server.h"
 
 namespace gregor::cli {
 namespace {
@@ -89,6 +89,19 @@ int serve(const ServeArgs& args) {
   std::error_code ec;
   fs::create_directories(log_dir.parent_path(), ec);
   config->log_dir = log_dir.filename().string();
+  if (!config->metadata_log_dir.empty()) {
+    // The disk seam is rooted at the log dir's parent: the metadata dir must be under it too.
+    fs::path meta = fs::absolute(config->metadata_log_dir).lexically_normal();
+    fs::path rel = meta.lexically_relative(log_dir.parent_path());
+    if (rel.empty() || *rel.begin() == "..") {
+      std::cerr << fmt::format(
+          "gregor serve: metadata.log.dir {} must be inside {} (the log dir's "
+          "parent)\n",
+          meta.string(), log_dir.parent_path().string());
+      return 2;
+    }
+    config->metadata_log_dir = rel.string();
+  }
 
   auto loop = net::EventLoop::create();
   if (!loop.ok()) {
@@ -104,12 +117,12 @@ int serve(const ServeArgs& args) {
   net::TcpNetwork network(**loop);
   Random random(net::os_random_seed());
   NullTracer tracer;
-  Env env{clock, random, network, **disk, tracer, fmt::format("broker-{}", config->node_id), false};
+  Env env{clock, random, network, **disk, tracer, fmt::format("node-{}", config->node_id), false};
   // Env::halt (the log dir failed): exit 1 without the clean shutdown, like Kafka's Exit.halt, so
   // the supervisor restarts the broker and recovery reads what is really on disk.
   std::optional<Status> halted;
   env.halt = [&](const Status& why) { halted = why; };
-  broker::Broker broker(env, *config);
+  server::Server server(env, *config);
 
   auto sig = signal_fd();
   if (!sig.ok()) {
@@ -127,15 +140,30 @@ int serve(const ServeArgs& args) {
   }
 
   std::optional<Status> started;
-  broker.start([&](const Status& s) { started = s; });
+  server.start([&](const Status& s) { started = s; });
   (*loop)->run_until([&] { return started.has_value() || stop_requested; }, hours(1));
   if (!started || !started->ok()) {
     std::cerr << "gregor serve: "
               << (started ? started->message() : std::string("interrupted while starting")) << "\n";
     return 1;
   }
-  std::cout << fmt::format("gregor serve: broker {} listening on {} (log dir {})", config->node_id,
-                           broker.address().to_string(), log_dir.string())
+  // The broker's address comes last on the line: scripts take the last "listening on".
+  std::string roles;
+  if (server.controller()) {
+    roles += fmt::format("controller listening on {} (voters {}, cluster {})",
+                         server.controller()->address().to_string(),
+                         broker::quorum_voters_string(config->quorum_voters),
+                         server::cluster_id_of(*config));
+  } else if (config->kraft()) {
+    roles += fmt::format("following the controllers {}",
+                         broker::quorum_voters_string(config->quorum_voters));
+  }
+  if (server.broker()) {
+    roles += fmt::format("{}broker listening on {}", roles.empty() ? "" : ", ",
+                         server.broker()->address().to_string());
+  }
+  std::cout << fmt::format("gregor serve: node {}: {} (log dir {})", config->node_id, roles,
+                           log_dir.string())
             << std::endl;
   while (!stop_requested && !halted)
     (*loop)->run_until([&] { return stop_requested || halted.has_value(); }, hours(24));
@@ -145,7 +173,7 @@ int serve(const ServeArgs& args) {
   }
   std::cout << "gregor serve: shutting down" << std::endl;
   std::optional<Status> stopped;
-  broker.shutdown([&](const Status& s) { stopped = s; });
+  server.shutdown([&](const Status& s) { stopped = s; });
   (*loop)->run_until([&] { return stopped.has_value(); }, minutes(5));
   (*loop)->remove_fd(*sig);
   ::close(*sig);
@@ -163,7 +191,9 @@ int serve(const ServeArgs& args) {
 void add_serve_command(CLI::App& app, int* exit_code) {
   auto args = std::make_shared<ServeArgs>();
   CLI::App* cmd = app.add_subcommand(
-      "serve", "Run a Kafka broker on TCP until SIGTERM (clients: kcat, librdkafka, kafkajs, ...)");
+      "serve",
+      "Run a Gregor node on TCP until SIGTERM: a Kafka broker (clients: kcat, librdkafka, kafkajs, "
+      "...), and with controller.quorum.voters a member of a controller quorum (process.roles)");
   cmd->add_option("--config", args->config_path,
                   "TOML file with Kafka's key names (log.dirs, listeners, num.partitions, ...)")
       ->check(CLI::ExistingFile);

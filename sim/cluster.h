@@ -94,10 +94,12 @@ class Cluster {
     std::string name;
     ServiceFactory factory;
     std::unique_ptr<SimClock> clock;
-    std::unique_ptr<SimDisk> disk;
     std::unique_ptr<NodeTracer> tracer;
     std::unique_ptr<Random> random;  // renewed per incarnation
     std::unique_ptr<Env> env;
+    // Destroyed before the Env (members go in reverse order): operations still queued on the
+    // disk hold callbacks whose captured objects (a log being opened) use the Env as they go.
+    std::unique_ptr<SimDisk> disk;
     std::unique_ptr<Service> service;
   };
   Process& proc(NodeId id);

@@ -5,16 +5,31 @@
 #include "base/fault_points.h"
 #include "base/guarded.h"
 #include "base/steps.h"
+#include "node/broker/kraft_metadata.h"
+#include "node/broker/local_controller.h"
 
 namespace gregor::broker {
 
-Broker::Broker(Env& env, BrokerConfig config)
+namespace {
+std::unique_ptr<MetadataAuthority> make_authority(Env& env, const BrokerConfig& config,
+                                                  ReplicaManager& replicas,
+                                                  metadata::MetadataNode* node,
+                                                  std::string cluster_id) {
+  if (!config.kraft()) return std::make_unique<LocalController>(env, config, replicas);
+  GREGOR_ASSERT(node != nullptr, "broker {}: a quorum member needs its MetadataNode",
+                config.node_id);
+  return std::make_unique<KRaftMetadata>(env, config, replicas, *node, std::move(cluster_id));
+}
+}  // namespace
+
+Broker::Broker(Env& env, BrokerConfig config, metadata::MetadataNode* metadata,
+               std::string cluster_id)
     : env_(env),
       config_(std::move(config)),
       replicas_(env, config_),
-      controller_(env, config_, replicas_),
-      groups_(env, config_, controller_, replicas_),
-      apis_(env, config_, controller_, replicas_, groups_) {}
+      controller_(make_authority(env, config_, replicas_, metadata, std::move(cluster_id))),
+      groups_(env, config_, *controller_, replicas_),
+      apis_(env, config_, *controller_, replicas_, groups_) {}
 
 Broker::~Broker() {
   *alive_ = false;
@@ -22,7 +37,7 @@ Broker::~Broker() {
 }
 
 void Broker::start(std::function<void(const Status&)> done) {
-  controller_.start(guarded(alive_, [this, done](const Status& s) {
+  controller_->start(guarded(alive_, [this, done](const Status& s) {
     if (!s.ok()) return done(s);
     net::Address address{config_.listener.host, config_.listener.port};
     auto listener = env_.network.listen(
@@ -36,7 +51,7 @@ void Broker::start(std::function<void(const Status&)> done) {
     groups_.start();  // loads the groups in the background
     // Advertise the configured endpoint; a port of 0 means the one bound.
     const Listener& adv = config_.advertised_listener;
-    controller_.register_broker(adv.host, adv.port != 0 ? adv.port : listener_->address().port);
+    controller_->register_broker(adv.host, adv.port != 0 ? adv.port : listener_->address().port);
     spdlog::info("broker {} serving on {} ({} partitions)", config_.node_id,
                  listener_->address().to_string(), replicas_.partitions().size());
     env_.tracer.event("broker.started", TraceFields()
@@ -67,6 +82,13 @@ void Broker::accept(net::ConnectionPtr conn) {
 }
 
 void Broker::shutdown(std::function<void(const Status&)> done) {
+  if (stopping_) return done(Status::Ok());
+  // A controlled shutdown first (with a quorum): the controller moves this broker's leaderships
+  // away while it still serves, so clients find the new leaders before it goes.
+  controller_->shutdown(guarded(alive_, [this, done](const Status&) { stop_serving(done); }));
+}
+
+void Broker::stop_serving(std::function<void(const Status&)> done) {
   stopping_ = true;
   listener_.reset();
   auto open = std::move(connections_);

@@ -17,14 +17,22 @@
 #include "node/broker/group_manager.h"
 #include "node/broker/kafka_apis.h"
 #include "node/broker/kafka_connection.h"
-#include "node/broker/local_controller.h"
+#include "node/broker/metadata_authority.h"
 #include "node/broker/replica_manager.h"
+
+namespace gregor::metadata {
+class MetadataNode;
+}
 
 namespace gregor::broker {
 
 class Broker {
  public:
-  Broker(Env& env, BrokerConfig config);
+  // Without controller.quorum.voters: a single node that is its own controller
+  // (LocalController). With them, `metadata` is the process's MetadataNode (it must outlive the
+  // broker) and cluster_id the quorum's.
+  Broker(Env& env, BrokerConfig config, metadata::MetadataNode* metadata = nullptr,
+         std::string cluster_id = "");
   ~Broker();
 
   void start(std::function<void(const Status&)> done);
@@ -34,18 +42,20 @@ class Broker {
   net::Address address() const;
   const BrokerConfig& config() const { return config_; }
   const BrokerCounters& counters() const { return apis_.counters(); }
-  const MetadataImage& metadata() const { return controller_.image(); }
+  const MetadataImage& metadata() const { return controller_->image(); }
+  MetadataAuthority& authority() { return *controller_; }
   ReplicaManager& replicas() { return replicas_; }
   GroupManager& groups() { return groups_; }
   size_t connection_count() const { return connections_.size(); }
 
  private:
   void accept(net::ConnectionPtr conn);
+  void stop_serving(std::function<void(const Status&)> done);
 
   Env& env_;
   BrokerConfig config_;
   ReplicaManager replicas_;
-  LocalController controller_;
+  std::unique_ptr<MetadataAuthority> controller_;
   GroupManager groups_;
   KafkaApis apis_;
   std::unique_ptr<net::Listener> listener_;

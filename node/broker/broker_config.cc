@@ -185,6 +185,52 @@ Result<Listener> parse_listener(std::string_view text) {
   return Listener{std::string(host), static_cast<uint16_t>(*number)};
 }
 
+Result<std::vector<QuorumVoter>> parse_quorum_voters(std::string_view text) {
+  std::vector<QuorumVoter> voters;
+  for (std::string_view item : split_list(text)) {
+    auto bad = [&](std::string_view why) {
+      return invalid(fmt::format("voter '{}': {} (expected ID@HOST:PORT)", item, why));
+    };
+    size_t at = item.find('@');
+    if (at == std::string_view::npos) return bad("no '@'");
+    auto id = parse_config_int(item.substr(0, at), 0, kInt32Max);
+    if (!id.ok() || !std::all_of(item.begin(), item.begin() + static_cast<ptrdiff_t>(at), is_digit))
+      return bad("the id is not a number in [0, 2147483647]");
+    std::string_view host, port;
+    Status st = split_host_port(item.substr(at + 1), host, port);
+    if (!st.ok()) return bad(st.message());
+    if (host.empty()) return bad("no host");
+    auto number = parse_config_int(port, 1, 65535);
+    if (!number.ok() || !std::all_of(port.begin(), port.end(), is_digit))
+      return bad(fmt::format("bad port '{}' (1..65535)", port));
+    for (const QuorumVoter& v : voters) {
+      if (v.id == *id) return bad(fmt::format("id {} given twice", *id));
+    }
+    voters.push_back(
+        QuorumVoter{static_cast<int32_t>(*id), std::string(host), static_cast<uint16_t>(*number)});
+  }
+  if (voters.size() != 1 && voters.size() != 3 && voters.size() != 5) {
+    return invalid(fmt::format("{} voters: Gregor's quorum has a static set of 1, 3 or 5 voters",
+                               voters.size()));
+  }
+  return voters;
+}
+
+std::string quorum_voters_string(const std::vector<QuorumVoter>& voters) {
+  std::string out;
+  for (const QuorumVoter& v : voters) {
+    if (!out.empty()) out += ",";
+    bool v6 = v.host.find(':') != std::string::npos;
+    out += fmt::format("{}@{}{}{}:{}", v.id, v6 ? "[" : "", v.host, v6 ? "]" : "", v.port);
+  }
+  return out;
+}
+
+bool BrokerConfig::is_voter() const {
+  return std::any_of(quorum_voters.begin(), quorum_voters.end(),
+                     [&](const QuorumVoter& v) { return v.id == node_id; });
+}
+
 // ---- The key table ---------------------------------------------------------------------------
 
 namespace {
@@ -230,8 +276,15 @@ using C = BrokerConfig;
 constexpr KeySpec kKeys[] = {
     {"advertised.listeners", Kind::string},
     {"auto.create.topics.enable", Kind::boolean, 0, 0, set_bool<&C::auto_create_topics_enable>},
+    {"broker.heartbeat.interval.ms", Kind::integer, 10, kInt32Max,
+     set_ms<&C::broker_heartbeat_interval_ms>},
     {"broker.id", Kind::integer, 0, kInt32Max},
+    {"broker.session.timeout.ms", Kind::integer, 100, kInt32Max,
+     set_ms<&C::broker_session_timeout_ms>},
     {"connections.max.idle.ms", Kind::integer, 1, kInt64Max, set_ms<&C::connections_max_idle_ms>},
+    {"controller.quorum.election.timeout.ms", Kind::integer, 10, kInt32Max,
+     set_ms<&C::quorum_election_timeout_ms>},
+    {"controller.quorum.voters", Kind::string},
     {"default.replication.factor", Kind::integer, 1, kInt16Max},
     {"delete.topic.enable", Kind::boolean, 0, 0, set_bool<&C::delete_topic_enable>},
     {"fetch.max.bytes", Kind::integer, 1024, kInt32Max, set_int<&C::fetch_max_bytes>},
@@ -241,6 +294,9 @@ constexpr KeySpec kKeys[] = {
      set_ms<&C::group_max_session_timeout_ms>},
     {"group.min.session.timeout.ms", Kind::integer, 0, kInt32Max,
      set_ms<&C::group_min_session_timeout_ms>},
+    {"legacy.quorum.check.quorum.disable", Kind::boolean, 0, 0,
+     set_bool<&C::legacy_disable_check_quorum>},
+    {"legacy.quorum.pre.vote.disable", Kind::boolean, 0, 0, set_bool<&C::legacy_disable_pre_vote>},
     {"listeners", Kind::string},
     {"log.cleaner.backoff.ms", Kind::integer, 1, kInt64Max, set_ms<&C::log_cleaner_backoff_ms>},
     {"log.cleaner.delete.retention.ms", Kind::integer, 0, kInt64Max,
@@ -265,6 +321,7 @@ constexpr KeySpec kKeys[] = {
     {"max.connections", Kind::integer, 1, kInt32Max, set_int<&C::max_connections>},
     {"message.max.bytes", Kind::integer, 1, static_cast<int64_t>(log::kBatchBytesMax),
      set_int<&C::message_max_bytes>},
+    {"metadata.log.dir", Kind::string},
     {"min.insync.replicas", Kind::integer, 1, kInt32Max, set_int<&C::min_insync_replicas>},
     {"node.id", Kind::integer, 0, kInt32Max},
     {"num.partitions", Kind::integer, 1, kPartitionsPerTopicMax, set_int<&C::num_partitions>},
@@ -275,9 +332,12 @@ constexpr KeySpec kKeys[] = {
     {"offsets.retention.minutes", Kind::integer, 1, kInt32Max},
     {"offsets.topic.num.partitions", Kind::integer, 1, kPartitionsPerTopicMax,
      set_int<&C::offsets_topic_num_partitions>},
+    {"process.roles", Kind::string},
     {"queued.max.requests", Kind::integer, 1, kInt32Max, set_int<&C::queued_max_requests>},
     {"socket.request.max.bytes", Kind::integer, 1024, kInt32Max,
      set_int<&C::socket_request_max_bytes>},
+    {"unclean.leader.election.enable", Kind::boolean, 0, 0,
+     set_bool<&C::unclean_leader_election_enable>},
 };
 
 const KeySpec* find_spec(std::string_view name) {
@@ -427,6 +487,49 @@ Status apply_listeners(const Settings& s, BrokerConfig& c) {
   return Status::Ok();
 }
 
+Status apply_quorum(const Settings& s, BrokerConfig& c) {
+  const Setting* voters = s.find("controller.quorum.voters");
+  if (voters != nullptr) {
+    auto parsed = parse_quorum_voters(voters->text);
+    if (!parsed.ok()) return s.error_at(*voters, parsed.status().message());
+    c.quorum_voters = std::move(parsed).value();
+  }
+  if (const Setting* roles = s.find("process.roles")) {
+    if (voters == nullptr) {
+      return s.error_at(*roles, "needs controller.quorum.voters (the controllers to follow)");
+    }
+    c.role_broker = c.role_controller = false;
+    for (std::string_view role : split_list(roles->text)) {
+      role = trim(role);
+      if (role == "broker" && !c.role_broker) {
+        c.role_broker = true;
+      } else if (role == "controller" && !c.role_controller) {
+        c.role_controller = true;
+      } else {
+        return s.error_at(*roles, fmt::format("'{}': expected broker, controller or both, each "
+                                              "once",
+                                              roles->text));
+      }
+    }
+  }
+  if (c.role_controller && c.kraft() && !c.is_voter()) {
+    const Setting* at = s.find("process.roles") ? s.find("process.roles") : voters;
+    return s.error_at(*at, fmt::format("node {} is a controller but not among the voters {}",
+                                       c.node_id, quorum_voters_string(c.quorum_voters)));
+  }
+  if (const Setting* dir = s.find("metadata.log.dir")) {
+    if (trim(dir->text).empty()) return s.error_at(*dir, "no directory given");
+    c.metadata_log_dir = dir->text;
+  }
+  if (c.broker_heartbeat_interval_ms >= c.broker_session_timeout_ms) {
+    const Setting* at = s.find("broker.heartbeat.interval.ms")
+                            ? s.find("broker.heartbeat.interval.ms")
+                            : s.find("broker.session.timeout.ms");
+    return s.error_at(*at, "broker.heartbeat.interval.ms must be below broker.session.timeout.ms");
+  }
+  return Status::Ok();
+}
+
 // Kafka's precedence: log.roll.ms over log.roll.hours; log.retention.ms over .minutes over .hours.
 void apply_durations(const Settings& s, BrokerConfig& c) {
   if (const Setting* ms = s.find("log.roll.ms")) {
@@ -505,6 +608,7 @@ Result<BrokerConfig> build(const Settings& s) {
   }
   GREGOR_RETURN_IF_ERROR(apply_identity(s, c));
   GREGOR_RETURN_IF_ERROR(apply_listeners(s, c));
+  GREGOR_RETURN_IF_ERROR(apply_quorum(s, c));
   apply_durations(s, c);
   GREGOR_RETURN_IF_ERROR(apply_log_values(s, c));
   GREGOR_RETURN_IF_ERROR(check_cross_keys(s, c));
@@ -588,7 +692,11 @@ std::vector<std::pair<std::string, std::string>> BrokerConfig::describe() const 
   std::vector<std::pair<std::string, std::string>> out = {
       {"advertised.listeners", advertised_listener.to_string()},
       {"auto.create.topics.enable", num(auto_create_topics_enable)},
+      {"broker.heartbeat.interval.ms", ms(broker_heartbeat_interval_ms)},
       {"broker.id", num(node_id)},
+      {"broker.session.timeout.ms", ms(broker_session_timeout_ms)},
+      {"controller.quorum.election.timeout.ms", ms(quorum_election_timeout_ms)},
+      {"controller.quorum.voters", quorum_voters_string(quorum_voters)},
       {"connections.max.idle.ms", ms(connections_max_idle_ms)},
       {"default.replication.factor", num(default_replication_factor)},
       {"delete.topic.enable", num(delete_topic_enable)},
@@ -596,6 +704,8 @@ std::vector<std::pair<std::string, std::string>> BrokerConfig::describe() const 
       {"group.initial.rebalance.delay.ms", ms(group_initial_rebalance_delay_ms)},
       {"group.max.session.timeout.ms", ms(group_max_session_timeout_ms)},
       {"group.min.session.timeout.ms", ms(group_min_session_timeout_ms)},
+      {"legacy.quorum.check.quorum.disable", num(legacy_disable_check_quorum)},
+      {"legacy.quorum.pre.vote.disable", num(legacy_disable_pre_vote)},
       {"listeners", listener.to_string()},
       {"log.cleaner.backoff.ms", ms(log_cleaner_backoff_ms)},
       {"log.cleaner.delete.retention.ms", ms(log_cleaner_delete_retention_ms)},
@@ -618,6 +728,7 @@ std::vector<std::pair<std::string, std::string>> BrokerConfig::describe() const 
       {"log.segment.bytes", num(log_segment_bytes)},
       {"max.connections", num(max_connections)},
       {"message.max.bytes", num(message_max_bytes)},
+      {"metadata.log.dir", effective_metadata_dir()},
       {"min.insync.replicas", num(min_insync_replicas)},
       {"node.id", num(node_id)},
       {"num.partitions", num(num_partitions)},
@@ -625,8 +736,13 @@ std::vector<std::pair<std::string, std::string>> BrokerConfig::describe() const 
       {"offsets.retention.check.interval.ms", ms(offsets_retention_check_interval_ms)},
       {"offsets.retention.minutes", in_unit(offsets_retention_minutes, kMsPerMinute)},
       {"offsets.topic.num.partitions", num(offsets_topic_num_partitions)},
+      {"process.roles", kraft() ? std::string(role_broker && role_controller ? "broker,controller"
+                                              : role_broker                  ? "broker"
+                                                                             : "controller")
+                                : std::string("")},
       {"queued.max.requests", num(queued_max_requests)},
       {"socket.request.max.bytes", num(socket_request_max_bytes)},
+      {"unclean.leader.election.enable", num(unclean_leader_election_enable)},
   };
   std::sort(out.begin(), out.end());
   return out;

@@ -47,6 +47,18 @@ struct Listener {
 // host character.
 Result<Listener> parse_listener(std::string_view text);
 
+// One entry of controller.quorum.voters, "<id>@<host>:<port>" (Kafka's spelling).
+struct QuorumVoter {
+  int32_t id = 0;
+  std::string host;
+  uint16_t port = 0;
+  bool operator==(const QuorumVoter&) const = default;
+};
+// Parses "1@host:9093,2@[::1]:9093,...": distinct ids >= 0, a host, a port 1..65535; 1, 3 or 5
+// voters (Raft's static voter sets). Errc::invalid_argument naming the bad entry.
+Result<std::vector<QuorumVoter>> parse_quorum_voters(std::string_view text);
+std::string quorum_voters_string(const std::vector<QuorumVoter>& voters);
+
 struct BrokerConfig {
   int32_t node_id = 0;           // node.id, and its alias broker.id (both given: they must agree)
   std::string log_dir = "data";  // log.dirs, else log.dir (Kafka: /tmp/kafka-logs); exactly one
@@ -96,6 +108,32 @@ struct BrokerConfig {
   Duration group_max_session_timeout_ms = milliseconds(1800000);
 
   int32_t fetch_max_bytes = 57671680;  // fetch.max.bytes: the broker's cap on one fetch response
+
+  // The KRaft quorum (node/controller/README.md). No voters: a single node that is its own
+  // controller and keeps the metadata in one local file (LocalController), as before the quorum.
+  // With voters, each node is a broker, a controller, or both (process.roles), the controllers
+  // listen on their own voter entry's address, and the metadata lives in a Raft log.
+  std::vector<QuorumVoter> quorum_voters;  // controller.quorum.voters
+  bool role_broker = true;                 // process.roles contains "broker"
+  bool role_controller = true;             // process.roles contains "controller"
+  std::string metadata_log_dir;            // metadata.log.dir; empty: "<log dir>/metadata"
+  Duration quorum_election_timeout_ms =
+      milliseconds(1000);                                   // controller.quorum.election.timeout.ms
+  Duration broker_session_timeout_ms = milliseconds(9000);  // broker.session.timeout.ms
+  Duration broker_heartbeat_interval_ms = milliseconds(2000);  // broker.heartbeat.interval.ms
+  bool unclean_leader_election_enable = false;                 // unclean.leader.election.enable
+  // Legacy switches (config keys legacy.*, docs/legacy-switches.md): true restores a historic
+  // behaviour to show the bug its fix removed. KIP-996: without pre-vote a node that comes back
+  // from a partition bumps the epoch and deposes a healthy leader; without check-quorum a leader
+  // cut off from the majority keeps believing it leads (KAFKA-15489).
+  bool legacy_disable_pre_vote = false;      // legacy.quorum.pre.vote.disable
+  bool legacy_disable_check_quorum = false;  // legacy.quorum.check.quorum.disable
+
+  bool kraft() const { return !quorum_voters.empty(); }
+  bool is_voter() const;
+  std::string effective_metadata_dir() const {
+    return metadata_log_dir.empty() ? log_dir + "/metadata" : metadata_log_dir;
+  }
 
   // Simulation only (not a config key): planted and legacy bugs, all off.
   BugSwitches bugs;

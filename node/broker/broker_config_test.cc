@@ -96,7 +96,7 @@ TEST(BrokerConfig, DescribeListsEveryKeySorted) {
   for (auto& [k, v] : rows) names.push_back(k);
   EXPECT_TRUE(std::is_sorted(names.begin(), names.end()));
   EXPECT_EQ(names, broker_config_keys());
-  EXPECT_EQ(names.size(), 39u);
+  EXPECT_EQ(names.size(), 48u);
 }
 
 // Every key set to a value other than its default, in the quoted flat form.
@@ -189,6 +189,49 @@ void expect_every_key(const BrokerConfig& c) {
   EXPECT_EQ(d["log.retention.hours"], "0");  // rounded down; the ms form is exact
   EXPECT_EQ(d["broker.id"], "7");
   EXPECT_EQ(d["log.dir"], "/var/lib/gregor");
+}
+
+TEST(BrokerConfig, QuorumVotersAndRoles) {
+  auto c = parse(R"(node.id = 2
+"controller.quorum.voters" = "1@n1:9093, 2@[::1]:9094,3@10.0.0.3:9095"
+"process.roles" = "broker,controller")");
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_EQ(c->quorum_voters.size(), 3u);
+  EXPECT_EQ(c->quorum_voters[1], (QuorumVoter{2, "::1", 9094}));
+  EXPECT_TRUE(c->kraft());
+  EXPECT_TRUE(c->is_voter());
+  EXPECT_TRUE(c->role_broker && c->role_controller);
+  EXPECT_EQ(described(*c)["controller.quorum.voters"], "1@n1:9093,2@[::1]:9094,3@10.0.0.3:9095");
+  EXPECT_EQ(described(*c)["metadata.log.dir"], "data/metadata");
+
+  auto broker_only = parse(R"(node.id = 7
+"controller.quorum.voters" = "1@n1:9093"
+"process.roles" = "broker")");
+  ASSERT_TRUE(broker_only.ok()) << broker_only.status();
+  EXPECT_FALSE(broker_only->is_voter());
+  EXPECT_FALSE(broker_only->role_controller);
+
+  EXPECT_FALSE(parse("").value().kraft());  // no voters: the single-node local controller
+}
+
+TEST(BrokerConfig, QuorumErrorsNameTheProblem) {
+  EXPECT_THAT(error_of(R"("controller.quorum.voters" = "1@a:1,2@b:2")"),
+              HasSubstr("2 voters: Gregor's quorum has a static set of 1, 3 or 5 voters"));
+  EXPECT_THAT(error_of(R"("controller.quorum.voters" = "1@a:1,1@b:2,3@c:3")"),
+              HasSubstr("id 1 given twice"));
+  EXPECT_THAT(error_of(R"("controller.quorum.voters" = "x@a:1")"), HasSubstr("the id is not"));
+  EXPECT_THAT(error_of(R"("controller.quorum.voters" = "1a:1")"), HasSubstr("no '@'"));
+  EXPECT_THAT(error_of(R"("controller.quorum.voters" = "1@a:0")"), HasSubstr("bad port '0'"));
+  EXPECT_THAT(error_of(R"("process.roles" = "broker")"),
+              HasSubstr("needs controller.quorum.voters"));
+  EXPECT_THAT(error_of(R"("controller.quorum.voters" = "1@a:1"
+"process.roles" = "broker,broker")"),
+              HasSubstr("expected broker, controller or both"));
+  EXPECT_THAT(error_of(R"(node.id = 4
+"controller.quorum.voters" = "1@a:1")"),
+              HasSubstr("node 4 is a controller but not among the voters 1@a:1"));
+  EXPECT_THAT(error_of(R"("broker.heartbeat.interval.ms" = 9000)"),
+              HasSubstr("must be below broker.session.timeout.ms"));
 }
 
 TEST(BrokerConfig, EveryKeyParsedInFlatForm) {

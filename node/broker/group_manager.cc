@@ -47,7 +47,7 @@ ErrorCode coordinator_append_error(ErrorCode e, bool for_offsets) {
   }
 }
 
-GroupManager::GroupManager(Env& env, const BrokerConfig& config, LocalController& controller,
+GroupManager::GroupManager(Env& env, const BrokerConfig& config, MetadataAuthority& controller,
                            ReplicaManager& replicas)
     : env_(env),
       config_(config),

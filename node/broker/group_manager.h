@@ -35,7 +35,7 @@
 #include "node/broker/broker_config.h"
 #include "node/broker/group_coordinator.h"
 #include "node/broker/group_records.h"
-#include "node/broker/local_controller.h"
+#include "node/broker/metadata_authority.h"
 #include "node/broker/replica_manager.h"
 #include "node/kafka/messages_group.h"
 
@@ -59,7 +59,7 @@ struct GroupManagerCounters {
 
 class GroupManager {
  public:
-  GroupManager(Env& env, const BrokerConfig& config, LocalController& controller,
+  GroupManager(Env& env, const BrokerConfig& config, MetadataAuthority& controller,
                ReplicaManager& replicas);
   ~GroupManager();
   GroupManager(const GroupManager&) = delete;
@@ -118,7 +118,7 @@ class GroupManager {
 
   Env& env_;
   const BrokerConfig& config_;
-  LocalController& controller_;
+  MetadataAuthority& controller_;
   ReplicaManager& replicas_;
   GroupCoordinator coordinator_;
   std::map<std::string, OffsetMap> offsets_;  // by group id

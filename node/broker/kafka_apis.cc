@@ -28,7 +28,7 @@ int16_t code(ErrorCode e) {
 }
 }  // namespace
 
-KafkaApis::KafkaApis(Env& env, const BrokerConfig& config, LocalController& controller,
+KafkaApis::KafkaApis(Env& env, const BrokerConfig& config, MetadataAuthority& controller,
                      ReplicaManager& replicas, GroupManager& groups)
     : env_(env), config_(config), controller_(controller), replicas_(replicas), groups_(groups) {
   replicas_.set_on_new_data(

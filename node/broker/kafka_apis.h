@@ -1,5 +1,5 @@
 // KafkaApis: Kafka requests in, responses out. Decodes a request frame with the protocol tables,
-// runs the handler of its API against the broker's state (LocalController for metadata,
+// runs the handler of its API against the broker's state (the MetadataAuthority for metadata,
 // ReplicaManager for partitions), and encodes the response in the request's version. As Kafka's
 // KafkaApis, one handler per API; they live in kafka_apis*.cc by family.
 //
@@ -19,7 +19,7 @@
 #include "net/network.h"
 #include "node/broker/broker_config.h"
 #include "node/broker/group_manager.h"
-#include "node/broker/local_controller.h"
+#include "node/broker/metadata_authority.h"
 #include "node/broker/replica_manager.h"
 #include "node/kafka/api.h"
 
@@ -42,7 +42,7 @@ class KafkaApis {
  public:
   using Reply = std::function<void(Result<std::optional<Bytes>>)>;
 
-  KafkaApis(Env& env, const BrokerConfig& config, LocalController& controller,
+  KafkaApis(Env& env, const BrokerConfig& config, MetadataAuthority& controller,
             ReplicaManager& replicas, GroupManager& groups);
   ~KafkaApis();
 
@@ -104,7 +104,7 @@ class KafkaApis {
 
   Env& env_;
   const BrokerConfig& config_;
-  LocalController& controller_;
+  MetadataAuthority& controller_;
   ReplicaManager& replicas_;
   GroupManager& groups_;
   // The peer of the request being dispatched; handlers read it before they return.

@@ -64,6 +64,7 @@ void KafkaApis::on(const k::RequestHeader&, k::ProduceRequest req,
       Partition* partition = replicas_.partition(topic.name, pd.index);
       ErrorCode e = request_error;
       if (e == ErrorCode::none && !partition) e = ErrorCode::unknown_topic_or_partition;
+      if (e == ErrorCode::none && !partition->is_leader()) e = ErrorCode::not_leader_or_follower;
       // Kafka: "Cannot append to internal topic" -- only the group coordinator writes there.
       if (e == ErrorCode::none && topic.name == kOffsetsTopic) {
         e = ErrorCode::invalid_topic_exception;
@@ -157,8 +158,9 @@ void KafkaApis::read_fetch(std::shared_ptr<DelayedFetch> fetch) {
         out.partition_index = p.partition;
         out.records = Bytes{};
         Partition* partition = replicas_.partition(topic, p.partition);
-        if (!partition) {
-          out.error_code = code(ErrorCode::unknown_topic_or_partition);
+        if (!partition || !partition->is_leader()) {
+          out.error_code = code(partition ? ErrorCode::not_leader_or_follower
+                                          : ErrorCode::unknown_topic_or_partition);
           *any_error = true;
           return next(Status::Ok());
         }
@@ -281,8 +283,9 @@ void KafkaApis::on(const k::RequestHeader& h, k::ListOffsetsRequest req,
           }
         };
         Partition* partition = replicas_.partition(topic, p.partition_index);
-        if (!partition) {
-          out.error_code = code(ErrorCode::unknown_topic_or_partition);
+        if (!partition || !partition->is_leader()) {
+          out.error_code = code(partition ? ErrorCode::not_leader_or_follower
+                                          : ErrorCode::unknown_topic_or_partition);
           return next(Status::Ok());
         }
         if (p.timestamp == kLatest) {

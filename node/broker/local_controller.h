@@ -1,8 +1,7 @@
-// LocalController: the metadata authority of a single-node cluster. It owns the MetadataImage,
-// makes every change durable in the MetadataStore before anyone sees it, and tells the
-// ReplicaManager to open or delete partitions. The controller issue replaces it with the Raft
-// quorum; its operations (create and delete topics, allocate producer ids) are the ones the
-// quorum will offer.
+// LocalController: the metadata authority of a single-node cluster without a quorum (no
+// controller.quorum.voters). It owns the MetadataImage, makes every change durable in the
+// MetadataStore before anyone sees it, and tells the ReplicaManager to open or delete partitions.
+// With a quorum, KRaftMetadata (kraft_metadata.h) offers the same operations.
 #pragma once
 
 #include <functional>
@@ -13,6 +12,7 @@
 
 #include "base/env.h"
 #include "node/broker/broker_config.h"
+#include "node/broker/metadata_authority.h"
 #include "node/broker/metadata_store.h"
 #include "node/broker/replica_manager.h"
 #include "node/kafka/error_code.h"
@@ -23,38 +23,22 @@ namespace gregor::broker {
 // restart never hands out an id twice (Kafka's ProducerIdManager does the same).
 inline constexpr int64_t kProducerIdBlockSize = 1000;
 
-struct TopicRequest {
-  std::string name;
-  int32_t num_partitions = -1;      // -1: num.partitions
-  int16_t replication_factor = -1;  // -1: default.replication.factor
-  ConfigOverrides configs;
-  bool validate_only = false;
-};
-
-struct TopicResult {
-  kafka::ErrorCode error = kafka::ErrorCode::none;
-  std::string message;
-};
-
-class LocalController {
+class LocalController final : public MetadataAuthority {
  public:
   LocalController(Env& env, const BrokerConfig& config, ReplicaManager& replicas);
   ~LocalController();
 
   // Loads the image (or starts a new cluster), opens every hosted partition and removes orphaned
   // partition directories.
-  void start(std::function<void(const Status&)> done);
+  void start(std::function<void(const Status&)> done) override;
 
-  const MetadataImage& image() const { return image_; }
-  // Whether a topic of that name is being created or deleted right now.
-  bool in_progress(const std::string& topic) const { return in_progress_.contains(topic); }
-  // Records where clients reach this broker (once it listens: the port may be chosen at bind).
-  void register_broker(const std::string& host, int32_t port);
+  const MetadataImage& image() const override { return image_; }
+  bool in_progress(const std::string& topic) const override { return in_progress_.contains(topic); }
+  void register_broker(const std::string& host, int32_t port) override;
 
-  void create_topic(TopicRequest request, std::function<void(TopicResult)> done);
-  void delete_topic(const std::string& name, std::function<void(TopicResult)> done);
-  // A fresh producer id (InitProducerId for an idempotent producer).
-  void allocate_producer_id(std::function<void(Result<int64_t>)> done);
+  void create_topic(TopicRequest request, std::function<void(TopicResult)> done) override;
+  void delete_topic(const std::string& name, std::function<void(TopicResult)> done) override;
+  void allocate_producer_id(std::function<void(Result<int64_t>)> done) override;
 
  private:
   TopicResult check(const TopicRequest& r) const;

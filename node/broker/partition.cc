@@ -33,6 +33,7 @@ Partition::Partition(std::string topic, int32_t index, std::unique_ptr<log::Log>
       isr_{broker_id} {}
 
 void Partition::become_leader(int32_t epoch, std::vector<int32_t> isr) {
+  leader_ = true;
   leader_epoch_ = epoch;
   isr_ = std::move(isr);
   // One replica: everything in the log is on every ISR member.
@@ -40,11 +41,18 @@ void Partition::become_leader(int32_t epoch, std::vector<int32_t> isr) {
   trace_state();
 }
 
+void Partition::stop_leading(int32_t epoch) {
+  leader_ = false;
+  leader_epoch_ = epoch;
+  trace_state();
+}
+
 void Partition::trace_state() {
   std::array<int64_t, 4> now{leader_epoch_, log_->log_end_offset(), log_->high_watermark(),
                              log_->log_start_offset()};
-  if (now == traced_ && isr_ == traced_isr_) return;
+  if (now == traced_ && isr_ == traced_isr_ && leader_ == traced_leader_) return;
   traced_ = now;
+  traced_leader_ = leader_;
   traced_isr_ = isr_;
   std::string isr = "[";
   for (size_t i = 0; i < isr_.size(); ++i) isr += (i ? "," : "") + std::to_string(isr_[i]);
@@ -52,7 +60,7 @@ void Partition::trace_state() {
   log_->env().tracer.event("replica.state", TraceFields()
                                                 .add("topic", topic_)
                                                 .add("partition", index_)
-                                                .add("role", "leader")
+                                                .add("role", leader_ ? "leader" : "follower")
                                                 .add("epoch", leader_epoch_)
                                                 .add("leo", now[1])
                                                 .add("hw", now[2])

@@ -49,6 +49,11 @@ class Partition {
 
   // Takes leadership at `epoch` (from the metadata image).
   void become_leader(int32_t epoch, std::vector<int32_t> isr);
+  // Gives it up (the image names another leader, or none): produce and fetch are answered
+  // NOT_LEADER_OR_FOLLOWER until this broker leads again. Replication from the new leader is
+  // partition replication's business (not yet: replication factor 1).
+  void stop_leading(int32_t epoch);
+  bool is_leader() const { return leader_; }
 
   // Appends a producer's record set as leader. `acks` is -1, 0 or 1 (checked by the caller).
   // acks=-1 needs the ISR to have min.insync.replicas members. on_new_data runs after the high
@@ -82,6 +87,7 @@ class Partition {
   TopicConfig config_;
   int32_t broker_id_;
   int32_t leader_epoch_ = 0;
+  bool leader_ = false;
   std::vector<int32_t> isr_;
   std::function<void(Partition&, size_t bytes)> on_new_data_;
   BugSwitches bugs_;
@@ -89,6 +95,7 @@ class Partition {
   // The state of the last replica.state line: epoch, log end, high watermark, log start.
   std::array<int64_t, 4> traced_{-1, -1, -1, -1};
   std::vector<int32_t> traced_isr_;
+  bool traced_leader_ = false;
 };
 
 // The Kafka error for a failed log read or seam operation.

@@ -1,0 +1,268 @@
+// Three combined nodes (broker + controller, voters 1..3) in the simulator: the quorum elects an
+// active controller, the brokers register and are unfenced, topics are created through the
+// controller and appear in every broker's image, clients produce and consume through the
+// partitions' leaders, and when the active controller crashes another takes over and topic
+// creation keeps working. Also: a dedicated-controller layout, and a broker that stops
+// heartbeating is fenced (its partitions lose their leader) and unfenced when it comes back.
+#include "node/server/server.h"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <optional>
+
+#include "client/admin.h"
+#include "client/client_sim_testing.h"
+#include "client/consumer.h"
+#include "client/producer.h"
+#include "sim/cluster.h"
+
+namespace gregor::server {
+namespace {
+
+using client::testing::ClientHost;
+
+constexpr uint16_t kBrokerPort = 9092;
+constexpr uint16_t kControllerPort = 9093;
+
+struct ServerService final : sim::Service {
+  ServerService(Env& env, broker::BrokerConfig config) : server(env, std::move(config)) {
+    server.start([this](const Status& s) { started = s; });
+  }
+  Server server;
+  std::optional<Status> started;
+};
+
+struct Layout {
+  int brokers = 3;      // nodes 1..brokers are brokers
+  int controllers = 3;  // voters: nodes 1..controllers (combined) or after the brokers
+  bool dedicated = false;
+};
+
+class QuorumWorld {
+ public:
+  explicit QuorumWorld(Layout layout, uint64_t seed = 1)
+      : layout_(layout), cluster_(options(seed)) {
+    int nodes = layout.dedicated ? layout.brokers + layout.controllers : layout.brokers;
+    std::string voters;
+    for (int v = 0; v < layout.controllers; ++v) {
+      int id = layout.dedicated ? layout.brokers + 1 + v : v + 1;
+      voters += fmt::format("{}{}@n{}:{}", voters.empty() ? "" : ",", id, id, kControllerPort);
+    }
+    for (int id = 1; id <= nodes; ++id) {
+      bool controller = layout.dedicated ? id > layout.brokers : id <= layout.controllers;
+      bool broker = id <= layout.brokers;
+      std::string roles = broker && controller ? "broker,controller"
+                          : broker             ? "broker"
+                                               : "controller";
+      auto config = broker::parse_broker_config(fmt::format(R"(node.id = {}
+"controller.quorum.voters" = "{}"
+"process.roles" = "{}"
+"group.initial.rebalance.delay.ms" = 0
+"offsets.topic.num.partitions" = 3)",
+                                                            id, voters, roles),
+                                                "test.toml");
+      EXPECT_TRUE(config.ok()) << config.status();
+      config->log_dir = "data";
+      config->listener = {fmt::format("n{}", id), kBrokerPort};
+      config->advertised_listener = config->listener;
+      nodes_.push_back(cluster_.add_process(fmt::format("n{}", id), [c = *config](Env& env) {
+        return std::make_unique<ServerService>(env, c);
+      }));
+    }
+    client_ =
+        cluster_.add_process("client", [](Env& env) { return std::make_unique<ClientHost>(env); });
+  }
+
+  sim::Cluster& cluster() { return cluster_; }
+  sim::World& world() { return cluster_.world(); }
+  Env& client_env() { return cluster_.service_as<ClientHost>(client_)->env; }
+  Server* server(int id) {
+    auto* s = cluster_.service_as<ServerService>(nodes_[id - 1]);
+    return s ? &s->server : nullptr;
+  }
+  sim::NodeId node(int id) const { return nodes_[id - 1]; }
+  std::vector<std::string> bootstrap() const {
+    std::vector<std::string> out;
+    for (int id = 1; id <= layout_.brokers; ++id)
+      out.push_back(fmt::format("n{}:{}", id, kBrokerPort));
+    return out;
+  }
+
+  bool run_until(const std::function<bool()>& pred, Duration timeout = seconds(60)) {
+    return world().run_until(pred, world().now() + timeout);
+  }
+  // The node whose controller is active (0: none).
+  int active_controller() {
+    for (int id = 1; id <= static_cast<int>(nodes_.size()); ++id) {
+      Server* s = server(id);
+      if (s && s->controller() && s->controller()->active()) return id;
+    }
+    return 0;
+  }
+  // Every running broker sees `count` unfenced brokers.
+  bool brokers_see(size_t count) {
+    for (int id = 1; id <= layout_.brokers; ++id) {
+      Server* s = server(id);
+      if (!s || !s->broker() || s->broker()->metadata().brokers.size() != count) return false;
+    }
+    return true;
+  }
+
+ private:
+  static sim::Cluster::Options options(uint64_t seed) {
+    sim::Cluster::Options o;
+    o.seed = seed;
+    if (const char* path = std::getenv("GREGOR_TEST_TRACE")) o.trace.path = path;
+    return o;
+  }
+  Layout layout_;
+  sim::Cluster cluster_;
+  std::vector<sim::NodeId> nodes_;
+  sim::NodeId client_ = 0;
+};
+
+// Creates a topic through the client Admin; the error code.
+kafka::ErrorCode create_topic(QuorumWorld& w, client::Admin& admin, const std::string& name,
+                              int partitions) {
+  std::optional<Result<std::vector<client::TopicResult>>> got;
+  admin.create_topics({client::NewTopic{name, partitions, 1, {}}}, false,
+                      [&](auto r) { got = std::move(r); });
+  EXPECT_TRUE(w.run_until([&] { return got.has_value(); }));
+  if (got && !got->ok()) ADD_FAILURE() << got->status();
+  if (!got || !got->ok()) return kafka::ErrorCode::unknown_server_error;
+  EXPECT_EQ((*got)->size(), 1u);
+  return (*got)->at(0).error;
+}
+
+TEST(Quorum, ThreeCombinedNodesElectRegisterAndCreateTopics) {
+  QuorumWorld w(Layout{});
+  ASSERT_TRUE(w.run_until([&] { return w.active_controller() != 0; }, seconds(30)));
+  ASSERT_TRUE(w.run_until([&] { return w.brokers_see(3); }, seconds(30)));
+
+  client::AdminConfig ac;
+  ac.bootstrap_servers = w.bootstrap();
+  client::Admin admin(w.client_env(), ac);
+  EXPECT_EQ(create_topic(w, admin, "events", 6), kafka::ErrorCode::none);
+  // The broker that took the request answered once its own image had the topic; the others
+  // follow the metadata log a little behind.
+  ASSERT_TRUE(w.run_until(
+      [&] {
+        for (int id = 1; id <= 3; ++id) {
+          broker::Broker* b = w.server(id)->broker();
+          if (!b->metadata().topic("events") || b->authority().in_progress("events")) return false;
+        }
+        return true;
+      },
+      seconds(5)));
+  // Every broker's image has the topic, its partitions spread over the three brokers, each
+  // partition's log open on its one replica.
+  std::set<int32_t> leaders;
+  for (int id = 1; id <= 3; ++id) {
+    const broker::TopicImage* t = w.server(id)->broker()->metadata().topic("events");
+    ASSERT_NE(t, nullptr) << "broker " << id;
+    ASSERT_EQ(t->partitions.size(), 6u);
+    for (const auto& p : t->partitions) {
+      leaders.insert(p.leader);
+      bool hosted = w.server(id)->broker()->replicas().partition("events", p.partition) != nullptr;
+      EXPECT_EQ(hosted, p.leader == id) << "broker " << id << " partition " << p.partition;
+    }
+  }
+  EXPECT_EQ(leaders, (std::set<int32_t>{1, 2, 3}));
+  EXPECT_EQ(create_topic(w, admin, "events", 1), kafka::ErrorCode::topic_already_exists);
+}
+
+TEST(Quorum, ProduceAndConsumeAcrossBrokers) {
+  QuorumWorld w(Layout{});
+  ASSERT_TRUE(w.run_until([&] { return w.brokers_see(3); }, seconds(30)));
+  client::AdminConfig ac;
+  ac.bootstrap_servers = w.bootstrap();
+  client::Admin admin(w.client_env(), ac);
+  ASSERT_EQ(create_topic(w, admin, "t", 3), kafka::ErrorCode::none);
+
+  client::ProducerConfig pc;
+  pc.bootstrap_servers = w.bootstrap();
+  pc.enable_idempotence = true;
+  pc.acks = -1;
+  client::Producer producer(w.client_env(), pc);
+  int acked = 0;
+  for (int i = 0; i < 30; ++i) {
+    producer.send(client::ProducerRecord{"t", i % 3, std::nullopt,
+                                         client::testing::bytes_of(fmt::format("v{}", i))},
+                  [&](const client::DeliveryReport& r) {
+                    EXPECT_TRUE(r.result.ok()) << r.result.status();
+                    if (r.result.ok()) ++acked;
+                  });
+  }
+  ASSERT_TRUE(w.run_until([&] { return acked == 30; }, seconds(30)));
+  int64_t total = 0;
+  for (int id = 1; id <= 3; ++id) {
+    for (int p = 0; p < 3; ++p) {
+      if (auto* part = w.server(id)->broker()->replicas().partition("t", p))
+        total += part->log().log_end_offset();
+    }
+  }
+  EXPECT_EQ(total, 30);
+}
+
+TEST(Quorum, ActiveControllerCrashElectsAnotherAndTopicsKeepWorking) {
+  QuorumWorld w(Layout{});
+  ASSERT_TRUE(w.run_until([&] { return w.brokers_see(3); }, seconds(30)));
+  int first = w.active_controller();
+  ASSERT_NE(first, 0);
+  w.cluster().crash(w.node(first));
+  ASSERT_TRUE(w.run_until(
+      [&] {
+        int now = w.active_controller();
+        return now != 0 && now != first;
+      },
+      seconds(30)));
+  client::AdminConfig ac;
+  ac.bootstrap_servers = w.bootstrap();
+  client::Admin admin(w.client_env(), ac);
+  EXPECT_EQ(create_topic(w, admin, "after-failover", 2), kafka::ErrorCode::none);
+  // The crashed node comes back, catches up and sees the topic created without it.
+  w.cluster().restart(w.node(first));
+  ASSERT_TRUE(w.run_until(
+      [&] {
+        Server* s = w.server(first);
+        return s && s->broker() && s->broker()->metadata().topic("after-failover") != nullptr;
+      },
+      seconds(30)));
+}
+
+TEST(Quorum, SilentBrokerIsFencedThenUnfencedWhenItReturns) {
+  QuorumWorld w(Layout{});
+  ASSERT_TRUE(w.run_until([&] { return w.brokers_see(3); }, seconds(30)));
+  int active = w.active_controller();
+  int victim = active == 3 ? 2 : 3;
+  // Cut the victim off: its session expires and the controller fences it.
+  w.cluster().pause(w.node(victim));
+  ASSERT_TRUE(w.run_until(
+      [&] {
+        Server* s = w.server(active);
+        return s->broker()->metadata().brokers.size() == 2;
+      },
+      seconds(30)));
+  w.cluster().resume(w.node(victim));
+  ASSERT_TRUE(w.run_until([&] { return w.brokers_see(3); }, seconds(30)));
+}
+
+TEST(Quorum, DedicatedControllersServeBrokers) {
+  QuorumWorld w(Layout{.brokers = 2, .controllers = 3, .dedicated = true});
+  ASSERT_TRUE(w.run_until([&] { return w.brokers_see(2); }, seconds(30)));
+  EXPECT_GT(w.active_controller(), 2);
+  client::AdminConfig ac;
+  ac.bootstrap_servers = w.bootstrap();
+  client::Admin admin(w.client_env(), ac);
+  EXPECT_EQ(create_topic(w, admin, "d", 4), kafka::ErrorCode::none);
+  for (int id = 1; id <= 2; ++id) {
+    const broker::TopicImage* t = w.server(id)->broker()->metadata().topic("d");
+    ASSERT_NE(t, nullptr);
+    for (const auto& p : t->partitions) EXPECT_TRUE(p.leader == 1 || p.leader == 2);
+  }
+}
+
+}  // namespace
+}  // namespace gregor::server
