@@ -129,6 +129,11 @@ struct BrokerConfig {
   bool legacy_disable_pre_vote = false;      // legacy.quorum.pre.vote.disable
   bool legacy_disable_check_quorum = false;  // legacy.quorum.check.quorum.disable
 
+  // Not a config key (Kafka's trigger is metadata.log.max.record.bytes.between.snapshots): a
+  // node snapshots its metadata image once this many entries followed the last snapshot. Tests
+  // lower it to exercise snapshots and their installation.
+  int64_t metadata_snapshot_every_entries = 1000;
+
   bool kraft() const { return !quorum_voters.empty(); }
   bool is_voter() const;
   std::string effective_metadata_dir() const {

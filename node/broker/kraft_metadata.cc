@@ -49,15 +49,15 @@ void KRaftMetadata::start(std::function<void(const Status&)> done) {
                       });
   on_applied(node_.image());
   // Partitions already in the image at start are opened before the broker serves.
-  auto wait_open = [this, done]() {
-    auto poll = std::make_shared<std::function<void()>>();
-    *poll = [this, done, poll]() {
-      if (!disk_op_running_ && disk_ops_.empty()) return done(Status::Ok());
-      env_.clock.schedule(milliseconds(1), guarded(alive_, [poll] { (*poll)(); }));
-    };
-    (*poll)();
-  };
-  wait_open();
+  start_done_ = std::move(done);
+  maybe_started();
+}
+
+void KRaftMetadata::maybe_started() {
+  if (!start_done_ || disk_op_running_ || !disk_ops_.empty()) return;
+  auto done = std::move(start_done_);
+  start_done_ = nullptr;
+  env_.clock.schedule(Duration::zero(), guarded(alive_, [done] { done(Status::Ok()); }));
 }
 
 bool KRaftMetadata::in_progress(const std::string& topic) const {
@@ -131,6 +131,7 @@ void KRaftMetadata::run_disk_ops() {
     if (disk_ops_.empty()) in_progress_.clear();
     run_disk_ops();
     check_waiters();
+    maybe_started();
   }));
 }
 

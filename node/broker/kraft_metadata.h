@@ -66,6 +66,7 @@ class KRaftMetadata final : public MetadataAuthority {
   void on_applied(const metadata::ControllerImage& image);
   void run_disk_ops();
   void check_waiters();
+  void maybe_started();
 
   // The channel to the active controller (nullptr while no leader is known).
   rpc::RpcChannel* controller_channel();
@@ -91,7 +92,8 @@ class KRaftMetadata final : public MetadataAuthority {
   // Disk operations derived from the image, in log order.
   std::deque<std::function<void(std::function<void()> next)>> disk_ops_;
   bool disk_op_running_ = false;
-  std::set<std::string> in_progress_;  // topics with a disk op queued or running
+  std::function<void(const Status&)> start_done_;  // until the first disk ops are done
+  std::set<std::string> in_progress_;              // topics with a disk op queued or running
 
   // Callbacks waiting for the local image to show a condition (or their deadline).
   struct Waiter {

@@ -27,6 +27,7 @@ raft::RaftNodeConfig raft_config(Env& env, const broker::BrokerConfig& c) {
   r.raft.check_quorum = !c.legacy_disable_check_quorum;
   r.raft.seed = env.random.next_u64();
   r.metadata_dir = c.effective_metadata_dir();
+  r.snapshot_every_entries = c.metadata_snapshot_every_entries;
   r.cluster_id = cluster_id_of(c);
   r.channel.client_id = fmt::format("controller-{}", c.node_id);
   return r;

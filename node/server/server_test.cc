@@ -16,6 +16,8 @@
 #include "client/client_sim_testing.h"
 #include "client/consumer.h"
 #include "client/producer.h"
+#include "node/broker/kraft_metadata.h"
+#include "node/rpc/rpc_channel.h"
 #include "sim/cluster.h"
 
 namespace gregor::server {
@@ -38,6 +40,7 @@ struct Layout {
   int brokers = 3;      // nodes 1..brokers are brokers
   int controllers = 3;  // voters: nodes 1..controllers (combined) or after the brokers
   bool dedicated = false;
+  int64_t snapshot_every_entries = 1000;
 };
 
 class QuorumWorld {
@@ -65,6 +68,7 @@ class QuorumWorld {
                                                 "test.toml");
       EXPECT_TRUE(config.ok()) << config.status();
       config->log_dir = "data";
+      config->metadata_snapshot_every_entries = layout.snapshot_every_entries;
       config->listener = {fmt::format("n{}", id), kBrokerPort};
       config->advertised_listener = config->listener;
       nodes_.push_back(cluster_.add_process(fmt::format("n{}", id), [c = *config](Env& env) {
@@ -247,6 +251,128 @@ TEST(Quorum, SilentBrokerIsFencedThenUnfencedWhenItReturns) {
       seconds(30)));
   w.cluster().resume(w.node(victim));
   ASSERT_TRUE(w.run_until([&] { return w.brokers_see(3); }, seconds(30)));
+}
+
+TEST(Quorum, LaggingNodeCatchesUpFromASnapshot) {
+  QuorumWorld w(Layout{.snapshot_every_entries = 4});
+  ASSERT_TRUE(w.run_until([&] { return w.brokers_see(3); }, seconds(30)));
+  int active = w.active_controller();
+  int lagging = active == 3 ? 2 : 3;
+  w.cluster().crash(w.node(lagging));
+  client::AdminConfig ac;
+  for (int id = 1; id <= 3; ++id)
+    if (id != lagging) ac.bootstrap_servers.push_back(fmt::format("n{}:{}", id, kBrokerPort));
+  client::Admin admin(w.client_env(), ac);
+  // Enough entries that the others snapshot and drop the log the lagging node would need.
+  for (int i = 0; i < 12; ++i) {
+    ASSERT_EQ(create_topic(w, admin, fmt::format("t{}", i), 1), kafka::ErrorCode::none);
+  }
+  Server* leader = w.server(active);
+  ASSERT_GT(leader->metadata()->raft().raft().log().start_offset(), 0)
+      << "the active controller never snapshotted";
+  w.cluster().restart(w.node(lagging));
+  ASSERT_TRUE(w.run_until(
+      [&] {
+        Server* s = w.server(lagging);
+        return s && s->metadata() && s->metadata()->image() == leader->metadata()->image();
+      },
+      seconds(30)));
+  for (int i = 0; i < 12; ++i)
+    EXPECT_NE(w.server(lagging)->broker()->metadata().topic(fmt::format("t{}", i)), nullptr);
+}
+
+TEST(Quorum, ControlledShutdownIsPromptAndFencesTheBroker) {
+  QuorumWorld w(Layout{});
+  ASSERT_TRUE(w.run_until([&] { return w.brokers_see(3); }, seconds(30)));
+  int active = w.active_controller();
+  int leaving = active == 1 ? 2 : 1;
+  client::AdminConfig ac;
+  ac.bootstrap_servers = w.bootstrap();
+  client::Admin admin(w.client_env(), ac);
+  ASSERT_EQ(create_topic(w, admin, "led", 6), kafka::ErrorCode::none);
+  std::optional<Status> stopped;
+  MonoTime begin = w.world().now();
+  w.server(leaving)->shutdown([&](const Status& s) { stopped = s; });
+  ASSERT_TRUE(w.run_until([&] { return stopped.has_value(); }, seconds(30)));
+  EXPECT_TRUE(stopped->ok()) << *stopped;
+  // Answered by the controller (should_shut_down), not by the kControlledShutdownMax bound.
+  EXPECT_LT(w.world().now() - begin, broker::kControlledShutdownMax);
+  const auto& brokers = w.server(active)->metadata()->image().brokers;
+  ASSERT_TRUE(brokers.contains(leaving));
+  EXPECT_TRUE(brokers.at(leaving).fenced);
+  EXPECT_TRUE(brokers.at(leaving).in_controlled_shutdown);
+  // Replication factor 1: nobody else can lead its partitions, which are now leaderless; the
+  // others' partitions keep their leaders.
+  const auto* topic = w.server(active)->metadata()->image().topic("led");
+  ASSERT_NE(topic, nullptr);
+  int leaderless = 0;
+  for (const auto& [index, p] : topic->partitions) {
+    EXPECT_NE(p.leader, leaving);
+    if (p.replicas == std::vector<int32_t>{leaving}) {
+      EXPECT_EQ(p.leader, -1);
+      ++leaderless;
+    } else {
+      EXPECT_EQ(p.leader, p.replicas[0]);
+    }
+  }
+  EXPECT_EQ(leaderless, 2);
+}
+
+// AlterPartition on the controller listener, as a partition leader will send it: the broker
+// epochs of the request and of each ISR member are checked (KIP-903), and an inactive controller
+// answers NOT_CONTROLLER.
+TEST(Quorum, AlterPartitionIsValidatedAgainstBrokerAndPartitionEpochs) {
+  QuorumWorld w(Layout{});
+  ASSERT_TRUE(w.run_until([&] { return w.brokers_see(3); }, seconds(30)));
+  client::AdminConfig ac;
+  ac.bootstrap_servers = w.bootstrap();
+  client::Admin admin(w.client_env(), ac);
+  ASSERT_EQ(create_topic(w, admin, "ap", 3), kafka::ErrorCode::none);
+  int active = w.active_controller();
+  const metadata::ControllerImage& image = w.server(active)->metadata()->image();
+  const metadata::TopicRegistration* topic = image.topic("ap");
+  ASSERT_NE(topic, nullptr);
+  const metadata::PartitionRegistration& p0 = topic->partitions.at(0);
+  int32_t leader = p0.leader;
+  int64_t epoch = image.brokers.at(leader).epoch;
+
+  auto alter = [&](int controller, int64_t broker_epoch, int64_t member_epoch) {
+    rpc::RpcChannel ch(w.client_env(), net::Address{fmt::format("n{}", controller), 9093});
+    kafka::AlterPartitionRequest req;
+    req.broker_id = leader;
+    req.broker_epoch = broker_epoch;
+    kafka::AlterPartitionRequest::TopicData t;
+    t.topic_id = topic->id;
+    kafka::AlterPartitionRequest::PartitionData pd;
+    pd.partition_index = 0;
+    pd.leader_epoch = p0.leader_epoch;
+    pd.new_isr_with_epochs.push_back({leader, member_epoch});
+    pd.partition_epoch = p0.partition_epoch;
+    t.partitions.push_back(pd);
+    req.topics.push_back(t);
+    std::optional<Result<kafka::AlterPartitionResponse>> got;
+    ch.send(req, 3, [&](Result<kafka::AlterPartitionResponse> r) { got = std::move(r); });
+    EXPECT_TRUE(w.run_until([&] { return got.has_value(); }, seconds(10)));
+    EXPECT_TRUE(got && got->ok());
+    return got && got->ok() ? **got : kafka::AlterPartitionResponse{};
+  };
+  auto ok = alter(active, epoch, epoch);
+  EXPECT_EQ(ok.error_code, 0);
+  ASSERT_EQ(ok.topics.size(), 1u);
+  ASSERT_EQ(ok.topics[0].partitions.size(), 1u);
+  EXPECT_EQ(ok.topics[0].partitions[0].error_code, 0);
+  EXPECT_EQ(ok.topics[0].partitions[0].leader_id, leader);
+  EXPECT_EQ(ok.topics[0].partitions[0].partition_epoch, p0.partition_epoch);  // unchanged ISR
+
+  EXPECT_EQ(alter(active, epoch - 1, epoch).error_code,
+            static_cast<int16_t>(kafka::ErrorCode::stale_broker_epoch));
+  auto stale_member = alter(active, epoch, epoch - 1);
+  ASSERT_EQ(stale_member.topics.size(), 1u);
+  EXPECT_EQ(stale_member.topics[0].partitions[0].error_code,
+            static_cast<int16_t>(kafka::ErrorCode::ineligible_replica));
+  int other = active == 1 ? 2 : 1;
+  EXPECT_EQ(alter(other, epoch, epoch).error_code,
+            static_cast<int16_t>(kafka::ErrorCode::not_controller));
 }
 
 TEST(Quorum, DedicatedControllersServeBrokers) {
