@@ -97,9 +97,13 @@ void Broker::stop_serving(std::function<void(const Status&)> done) {
   apis_.complete_delayed_fetches();
   groups_.stop();
   replicas_.close_all(guarded(alive_, [this, done](const Status& s) {
-    spdlog::info("broker {} stopped", config_.node_id);
-    env_.tracer.event("broker.stopped", TraceFields().add("node_id", config_.node_id));
-    done(s);
+    auto finish = [this, done, s] {
+      spdlog::info("broker {} stopped", config_.node_id);
+      env_.tracer.event("broker.stopped", TraceFields().add("node_id", config_.node_id));
+      done(s);
+    };
+    if (!s.ok()) return finish();
+    controller_->logs_closed(guarded(alive_, finish));
   }));
 }
 

@@ -30,7 +30,8 @@ KRaftMetadata::KRaftMetadata(Env& env, const BrokerConfig& config, ReplicaManage
       replicas_(replicas),
       node_(node),
       cluster_id_(std::move(cluster_id)),
-      incarnation_id_{env.random.next_u64(), env.random.next_u64()} {}
+      incarnation_id_{env.random.next_u64(), env.random.next_u64()},
+      clean_shutdown_(env.disk, config.log_dir + "/" + std::string(kCleanShutdownFile)) {}
 
 KRaftMetadata::~KRaftMetadata() {
   *alive_ = false;
@@ -49,8 +50,43 @@ void KRaftMetadata::start(std::function<void(const Status&)> done) {
                       });
   on_applied(node_.image());
   // Partitions already in the image at start are opened before the broker serves.
-  start_done_ = std::move(done);
-  maybe_started();
+  take_clean_shutdown(guarded(alive_, [this, done] {
+    start_done_ = done;
+    maybe_started();
+  }));
+}
+
+void KRaftMetadata::take_clean_shutdown(std::function<void()> next) {
+  clean_shutdown_.read(guarded(alive_, [this, next](Result<log::CheckpointEntries> r) {
+    if (!r.ok()) {
+      if (r.code() != Errc::not_found) {
+        spdlog::warn("broker {}: {}: {}; treating the last stop as unclean", config_.node_id,
+                     clean_shutdown_.path(), r.status());
+      }
+      return next();
+    }
+    for (const auto& [key, value] : *r)
+      if (key == "broker_epoch") previous_broker_epoch_ = value;
+    // Gone before this incarnation serves: a crash from now on is not a clean shutdown.
+    env_.disk.remove(
+        clean_shutdown_.path(), guarded(alive_, [this, next](const Status& s) {
+          if (!s.ok())
+            spdlog::warn("broker {}: removing {}: {}", config_.node_id, clean_shutdown_.path(), s);
+          env_.disk.fsync_dir(config_.log_dir, guarded(alive_, [next](const Status&) { next(); }));
+        }));
+  }));
+}
+
+void KRaftMetadata::logs_closed(std::function<void()> next) {
+  // Only a confirmed controlled shutdown whose logs all closed (flushed) is clean.
+  if (!shutdown_confirmed_ || broker_epoch_ < 0) return next();
+  clean_shutdown_.write(
+      {{"broker_epoch", broker_epoch_}}, guarded(alive_, [this, next](const Status& s) {
+        if (!s.ok()) {
+          spdlog::warn("broker {}: writing {}: {}", config_.node_id, clean_shutdown_.path(), s);
+        }
+        next();
+      }));
 }
 
 void KRaftMetadata::maybe_started() {
@@ -205,6 +241,7 @@ void KRaftMetadata::send_registration() {
   req.incarnation_id = incarnation_id_;
   req.listeners.push_back(*endpoint_);
   req.rack = std::nullopt;
+  req.previous_broker_epoch = previous_broker_epoch_;
   ch->send(req, kRegistrationVersion,
            guarded(alive_, [this](Result<k::BrokerRegistrationResponse> r) {
              registering_ = false;
@@ -282,6 +319,7 @@ void KRaftMetadata::on_heartbeat(Result<k::BrokerHeartbeatResponse> r) {
     if (shutting_down_ && r->should_shut_down) {
       auto done = std::move(shutdown_done_);
       shutdown_done_ = nullptr;
+      shutdown_confirmed_ = true;
       if (done) done(Status::Ok());
       return;
     }

@@ -15,6 +15,11 @@
 //     retries against whoever the quorum names as leader next.
 //   - Shutdown is controlled: heartbeats ask to shut down until the controller has moved this
 //     broker's leaderships away and answers should_shut_down (bounded by kControlledShutdownMax).
+//     A confirmed controlled shutdown then writes the clean-shutdown file (kCleanShutdownFile in
+//     the log dir, the broker epoch it shut down with: Kafka's .kafka_cleanshutdown). The next
+//     start reads and removes it and registers with that epoch as its previous one; without it
+//     (a crash) the registration says -1 and the controller treats the restart as unclean
+//     (KIP-966: the broker leaves every ELR, its unflushed writes may be gone).
 //   - CreateTopics, DeleteTopics and producer-id blocks are requests to the active controller; a
 //     topic change is answered once this broker's own image shows it (bounded by
 //     kMetadataPropagationMax), so the client's next Metadata request finds it.
@@ -34,6 +39,7 @@
 #include "node/broker/replica_manager.h"
 #include "node/controller/metadata_node.h"
 #include "node/kafka/messages_controller.h"
+#include "node/log/checkpoint_file.h"
 #include "node/rpc/rpc_channel.h"
 
 namespace gregor::broker {
@@ -42,6 +48,7 @@ namespace gregor::broker {
 inline constexpr Duration kMetadataPropagationMax = seconds(10);
 inline constexpr Duration kControlledShutdownMax = seconds(10);
 inline constexpr Duration kControllerRetryBackoff = milliseconds(100);
+inline constexpr std::string_view kCleanShutdownFile = ".gregor_cleanshutdown";
 
 class KRaftMetadata final : public MetadataAuthority {
  public:
@@ -57,6 +64,7 @@ class KRaftMetadata final : public MetadataAuthority {
   void create_topic(TopicRequest request, std::function<void(TopicResult)> done) override;
   void delete_topic(const std::string& name, std::function<void(TopicResult)> done) override;
   void allocate_producer_id(std::function<void(Result<int64_t>)> done) override;
+  void logs_closed(std::function<void()> done) override;
 
   int64_t broker_epoch() const { return broker_epoch_; }
   bool fenced() const { return fenced_; }
@@ -79,6 +87,8 @@ class KRaftMetadata final : public MetadataAuthority {
   void on_heartbeat(Result<kafka::BrokerHeartbeatResponse> r);
 
   void fetch_producer_ids();
+  // The clean-shutdown file: read and removed at start, written after a controlled shutdown.
+  void take_clean_shutdown(std::function<void()> next);
 
   Env& env_;
   const BrokerConfig& config_;
@@ -110,12 +120,14 @@ class KRaftMetadata final : public MetadataAuthority {
 
   std::optional<kafka::BrokerRegistrationRequest::Listener> endpoint_;
   int64_t broker_epoch_ = -1;
+  int64_t previous_broker_epoch_ = -1;  // from the clean-shutdown file, else -1
   bool registering_ = false;
   kafka::ErrorCode last_refusal_ = kafka::ErrorCode::none;
   bool fenced_ = true;
   TimerId heartbeat_timer_ = kNoTimer;
   bool heartbeat_in_flight_ = false;
   bool shutting_down_ = false;
+  bool shutdown_confirmed_ = false;  // the controller answered should_shut_down
   std::function<void(const Status&)> shutdown_done_;
   MonoTime shutdown_deadline_{};
 
@@ -124,6 +136,7 @@ class KRaftMetadata final : public MetadataAuthority {
   bool producer_ids_in_flight_ = false;
   std::deque<std::function<void(Result<int64_t>)>> producer_id_waiters_;
 
+  log::CheckpointFile clean_shutdown_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

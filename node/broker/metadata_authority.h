@@ -39,6 +39,9 @@ class MetadataAuthority {
   virtual void start(std::function<void(const Status&)> done) = 0;
   // Stops (a controlled shutdown first where there is a quorum to hand leadership to).
   virtual void shutdown(std::function<void(const Status&)> done) { done(Status::Ok()); }
+  // After shutdown, once every log closed cleanly (flushed): a last durable word (KRaft: the
+  // clean-shutdown file).
+  virtual void logs_closed(std::function<void()> done) { done(); }
 
   virtual const MetadataImage& image() const = 0;
   // Whether a topic of that name is being created or deleted right now.
