@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <type_traits>
+
 #include "base/assert.h"
 #include "base/guarded.h"
 
@@ -53,40 +55,44 @@ void QuorumController::handle(const k::RequestHeader& header, Reader& body,
     return node_.raft().handle(header, body, std::move(responder));
   }
   int16_t v = header.api_version;
-  auto bad = [&](const Status& st) {
-    spdlog::warn("controller {}: unreadable {}: {}", config_.node_id, k::api_name(header.api_key),
-                 st);
-    responder.close_connection();
+  // Decodes the request as Req and hands it to fn; an unreadable one closes the connection.
+  auto serve = [&]<typename Req>(std::type_identity<Req>, auto fn) {
+    auto req = k::decode<Req>(body, v);
+    if (!req.ok()) {
+      spdlog::warn("controller {}: unreadable {}: {}", config_.node_id, k::api_name(header.api_key),
+                   req.status());
+      return responder.close_connection();
+    }
+    fn(*req, std::move(responder));
   };
-  if (header.api_key == k::ControllerApiKey::BrokerRegistration) {
-    auto req = k::decode<k::BrokerRegistrationRequest>(body, v);
-    if (!req.ok()) return bad(req.status());
-    return on_register(*req, std::move(responder));
-  }
-  if (header.api_key == k::ControllerApiKey::BrokerHeartbeat) {
-    auto req = k::decode<k::BrokerHeartbeatRequest>(body, v);
-    if (!req.ok()) return bad(req.status());
-    return on_heartbeat(*req, std::move(responder));
-  }
-  if (header.api_key == k::ControllerApiKey::AllocateProducerIds) {
-    auto req = k::decode<k::AllocateProducerIdsRequest>(body, v);
-    if (!req.ok()) return bad(req.status());
-    return on_allocate_producer_ids(*req, std::move(responder));
-  }
-  if (header.api_key == k::ControllerApiKey::AlterPartition) {
-    auto req = k::decode<k::AlterPartitionRequest>(body, v);
-    if (!req.ok()) return bad(req.status());
-    return on_alter_partition(*req, v, std::move(responder));
-  }
-  if (header.api_key == k::ApiKey::CreateTopics) {
-    auto req = k::decode<k::CreateTopicsRequest>(body, v);
-    if (!req.ok()) return bad(req.status());
-    return on_create_topics(*req, std::move(responder));
-  }
-  if (header.api_key == k::ApiKey::DeleteTopics) {
-    auto req = k::decode<k::DeleteTopicsRequest>(body, v);
-    if (!req.ok()) return bad(req.status());
-    return on_delete_topics(*req, std::move(responder));
+  using std::type_identity;
+  switch (static_cast<int16_t>(header.api_key)) {
+    case static_cast<int16_t>(k::ControllerApiKey::BrokerRegistration):
+      return serve(type_identity<k::BrokerRegistrationRequest>{},
+                   [this](const auto& req, rpc::Responder r) { on_register(req, std::move(r)); });
+    case static_cast<int16_t>(k::ControllerApiKey::BrokerHeartbeat):
+      return serve(type_identity<k::BrokerHeartbeatRequest>{},
+                   [this](const auto& req, rpc::Responder r) { on_heartbeat(req, std::move(r)); });
+    case static_cast<int16_t>(k::ControllerApiKey::AllocateProducerIds):
+      return serve(type_identity<k::AllocateProducerIdsRequest>{},
+                   [this](const auto& req, rpc::Responder r) {
+                     on_allocate_producer_ids(req, std::move(r));
+                   });
+    case static_cast<int16_t>(k::ControllerApiKey::AlterPartition):
+      return serve(type_identity<k::AlterPartitionRequest>{},
+                   [this, v](const auto& req, rpc::Responder r) {
+                     on_alter_partition(req, v, std::move(r));
+                   });
+    case static_cast<int16_t>(k::ApiKey::CreateTopics):
+      return serve(
+          type_identity<k::CreateTopicsRequest>{},
+          [this](const auto& req, rpc::Responder r) { on_create_topics(req, std::move(r)); });
+    case static_cast<int16_t>(k::ApiKey::DeleteTopics):
+      return serve(
+          type_identity<k::DeleteTopicsRequest>{},
+          [this](const auto& req, rpc::Responder r) { on_delete_topics(req, std::move(r)); });
+    default:
+      break;
   }
   spdlog::warn("controller {}: {} is not served on the controller listener", config_.node_id,
                k::api_name(header.api_key));
