@@ -127,34 +127,55 @@ void KRaftMetadata::on_applied(const metadata::ControllerImage& controller_image
       });
     });
   }
-  // New or changed topics: open what is hosted here, and take new leader epochs.
+  // New or changed topics: open what is hosted here, and take new leader epochs. Each op reads
+  // the image as it is when the op runs, not as it was when queued: a broker replaying the log
+  // after a restart applies many entries at once, and acting on an intermediate one would take
+  // a leader epoch older than the one it already had (a replica's epoch going back).
   for (const auto& [name, topic] : next.topics) {
     const TopicImage* old = image_.topic(name);
     if (old && *old == topic) continue;
     in_progress_.insert(name);
-    disk_ops_.push_back([this, topic](std::function<void()> next) {
-      replicas_.open_topic(topic, [this, topic, next](const Status& s) {
-        if (!s.ok()) {
-          spdlog::error("opening topic {}: {}", topic.name, s);
-        } else {
-          for (const PartitionImage& p : topic.partitions) {
-            Partition* part = replicas_.partition(topic.name, p.partition);
-            if (!part) continue;
-            bool leads = p.leader == config_.node_id;
-            if (leads && (!part->is_leader() || part->leader_epoch() != p.leader_epoch)) {
-              part->become_leader(p.leader_epoch, p.isr);
-            } else if (!leads && part->is_leader()) {
-              part->stop_leading(p.leader_epoch);
-            }
-          }
-        }
-        next();
-      });
+    disk_ops_.push_back([this, name, id = topic.id](std::function<void()> next) {
+      const TopicImage* now = image_.topic(name);
+      if (now == nullptr || now->id != id) return next();  // gone or replaced since
+      replicas_.open_topic(
+          *now,
+          [this, name, next](const Status& s) {
+            if (!s.ok()) spdlog::error("opening topic {}: {}", name, s);
+            if (s.ok()) take_leadership(name);
+            next();
+          },
+          /*lead=*/false);
     });
   }
   image_ = std::move(next);
-  run_disk_ops();
+  // Started on the next turn of the loop, so that a burst of applied entries acts once.
+  if (!disk_kick_scheduled_) {
+    disk_kick_scheduled_ = true;
+    env_.clock.schedule(Duration::zero(), guarded(alive_, [this] {
+                          disk_kick_scheduled_ = false;
+                          run_disk_ops();
+                        }));
+  }
   check_waiters();
+}
+
+void KRaftMetadata::take_leadership(const std::string& name) {
+  const TopicImage* topic = image_.topic(name);
+  if (topic == nullptr) return;
+  for (const PartitionImage& p : topic->partitions) {
+    Partition* part = replicas_.partition(name, p.partition);
+    if (!part) continue;
+    // Only an incarnation the controller has unfenced leads: right after a restart the image
+    // may still name this broker leader on the strength of its previous incarnation, whose
+    // unflushed writes may be gone.
+    bool leads = p.leader == config_.node_id && !fenced_;
+    if (leads && (!part->is_leader() || part->leader_epoch() != p.leader_epoch)) {
+      part->become_leader(p.leader_epoch, p.isr);
+    } else if (!leads && part->is_leader()) {
+      part->stop_leading(p.leader_epoch);
+    }
+  }
 }
 
 void KRaftMetadata::run_disk_ops() {
@@ -314,6 +335,7 @@ void KRaftMetadata::on_heartbeat(Result<k::BrokerHeartbeatResponse> r) {
       fenced_ = r->is_fenced;
       spdlog::info("broker {}: {}", config_.node_id, fenced_ ? "fenced" : "unfenced");
       env_.tracer.event("broker.fenced", TraceFields().add("fenced", fenced_));
+      for (const auto& [name, topic] : image_.topics) take_leadership(name);
     }
     if (fenced_ && !shutting_down_) next = kControllerRetryBackoff;  // catching up: report soon
     if (shutting_down_ && r->should_shut_down) {

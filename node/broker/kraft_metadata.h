@@ -73,6 +73,8 @@ class KRaftMetadata final : public MetadataAuthority {
   // Metadata publishing.
   void on_applied(const metadata::ControllerImage& image);
   void run_disk_ops();
+  // Leader or not, at the epoch the current image gives, for each open partition of the topic.
+  void take_leadership(const std::string& name);
   void check_waiters();
   void maybe_started();
 
@@ -102,6 +104,7 @@ class KRaftMetadata final : public MetadataAuthority {
   // Disk operations derived from the image, in log order.
   std::deque<std::function<void(std::function<void()> next)>> disk_ops_;
   bool disk_op_running_ = false;
+  bool disk_kick_scheduled_ = false;
   std::function<void(const Status&)> start_done_;  // until the first disk ops are done
   std::set<std::string> in_progress_;              // topics with a disk op queued or running
 

@@ -27,7 +27,8 @@ Partition* ReplicaManager::partition(const std::string& topic, int32_t index) {
   return it == partitions_.end() ? nullptr : it->second.get();
 }
 
-void ReplicaManager::open_topic(const TopicImage& topic, std::function<void(const Status&)> done) {
+void ReplicaManager::open_topic(const TopicImage& topic, std::function<void(const Status&)> done,
+                                bool lead) {
   auto config = topic_config_of(config_, topic);
   if (!config.ok()) {
     return done(
@@ -40,25 +41,26 @@ void ReplicaManager::open_topic(const TopicImage& topic, std::function<void(cons
     if (!hosted || partition(topic.name, p.partition)) continue;
     // Each step holds its partition's image and the topic's name, not the whole topic: copying
     // the topic into each of its partitions' steps was quadratic in the partition count.
-    steps.push_back(
-        [this, name = topic.name, p, c = *config](Next next) { open_partition(name, p, c, next); });
+    steps.push_back([this, name = topic.name, p, c = *config, lead](Next next) {
+      open_partition(name, p, c, lead, next);
+    });
   }
   run_steps(std::move(steps), std::move(done));
 }
 
 void ReplicaManager::open_partition(const std::string& topic, const PartitionImage& p,
-                                    const TopicConfig& config,
+                                    const TopicConfig& config, bool lead,
                                     std::function<void(const Status&)> done) {
   std::string dir = config_.log_dir + "/" + partition_dir_name(topic, p.partition);
   log::Log::load(
       env_, dir, config.log,
-      guarded(alive_, [this, topic, p, config, done](Result<std::unique_ptr<log::Log>> log) {
+      guarded(alive_, [this, topic, p, config, lead, done](Result<std::unique_ptr<log::Log>> log) {
         if (!log.ok()) return done(log.status());
         (*log)->set_on_offline([this](const Status& why) { on_log_dir_failure(why); });
         auto part = std::make_unique<Partition>(topic, p.partition, std::move(log).value(), config,
                                                 config_.node_id);
         part->set_bugs(config_.bugs);
-        if (p.leader == config_.node_id) part->become_leader(p.leader_epoch, p.isr);
+        if (lead && p.leader == config_.node_id) part->become_leader(p.leader_epoch, p.isr);
         part->set_on_new_data([this](Partition& changed, size_t bytes) {
           if (on_new_data_) on_new_data_(changed, bytes);
         });

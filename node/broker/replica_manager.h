@@ -24,7 +24,11 @@ class ReplicaManager {
 
   // Opens every partition of `topic` hosted here (creating empty logs for new ones) with the
   // topic's effective config. Errc::invalid_argument when the stored overrides no longer parse.
-  void open_topic(const TopicImage& topic, std::function<void(const Status&)> done);
+  // lead: a partition the image says this broker leads becomes leader as it opens (the local
+  // controller's case); false leaves every partition opened here not leading, for the caller to
+  // decide (a quorum member leads only once the controller has unfenced it).
+  void open_topic(const TopicImage& topic, std::function<void(const Status&)> done,
+                  bool lead = true);
   // Closes the topic's partitions and deletes their directories.
   void delete_topic(const std::string& name, std::function<void(const Status&)> done);
   // Deletes partition directories of the log dir that no topic of `image` owns (a crash in the
@@ -48,7 +52,7 @@ class ReplicaManager {
 
  private:
   void open_partition(const std::string& topic, const PartitionImage& p, const TopicConfig& config,
-                      std::function<void(const Status&)> done);
+                      bool lead, std::function<void(const Status&)> done);
   void remove_dir(const std::string& path, std::function<void(const Status&)> done);
   enum class Pass { retention, compaction };
   void on_log_dir_failure(const Status& why);

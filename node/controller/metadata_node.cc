@@ -15,9 +15,9 @@ MetadataNode::MetadataNode(Env& env, raft::RaftNodeConfig config)
                 .on_state_change = [this] { on_state_change(); },
                 .snapshot_data =
                     [this](int64_t end_offset) {
-                      GREGOR_ASSERT(end_offset == raft_.applied_offset(),
+                      GREGOR_ASSERT(end_offset == applied_,
                                     "snapshot at {} of an image applied to {}", end_offset,
-                                    raft_.applied_offset());
+                                    applied_);
                       auto bytes = encode_snapshot(image_);
                       GREGOR_ASSERT(bytes.ok(), "encoding the metadata image: {}", bytes.status());
                       return std::move(bytes).value();
@@ -56,6 +56,7 @@ void MetadataNode::on_snapshot(const raft::Snapshot& snapshot) {
   auto image = decode_snapshot(snapshot.data);
   GREGOR_ASSERT(image.ok(), "metadata snapshot at {}: {}", snapshot.id.end_offset, image.status());
   image_ = std::move(image).value();
+  applied_ = snapshot.id.end_offset;
   env_.tracer.event("metadata.snapshot_loaded",
                     TraceFields().add("end_offset", snapshot.id.end_offset));
   auto subs = subscribers_;  // a subscriber may unsubscribe
@@ -65,6 +66,9 @@ void MetadataNode::on_snapshot(const raft::Snapshot& snapshot) {
 
 void MetadataNode::on_committed(const std::vector<raft::Entry>& entries) {
   for (const raft::Entry& entry : entries) {
+    GREGOR_ASSERT(entry.offset == applied_, "metadata entry {} delivered after {}", entry.offset,
+                  applied_);
+    applied_ = entry.offset + 1;
     if (entry.kind != raft::EntryKind::kData) continue;
     auto records = decode_records(entry.payload);
     GREGOR_ASSERT(records.ok(), "metadata log entry {}: {}", entry.offset, records.status());

@@ -47,8 +47,10 @@ class MetadataNode {
   raft::RaftNode& raft() { return raft_; }
   const raft::RaftNode& raft() const { return raft_; }
   const ControllerImage& image() const { return image_; }
-  // The metadata log offset up to which image() is built (exclusive).
-  int64_t applied_offset() const { return raft_.applied_offset(); }
+  // The metadata log offset up to which image() is built (exclusive). Not the RaftNode's: that
+  // one passes a whole delivered batch before its entries are replayed one by one, and a
+  // subscriber called in the middle of the batch must not take the image for complete.
+  int64_t applied_offset() const { return applied_; }
   // The offset of the entry that last changed broker `id`'s registration (its epoch's record),
   // for the "caught up" rule of unfencing; -1 when unknown.
   int64_t registration_offset(int32_t broker_id) const;
@@ -61,6 +63,7 @@ class MetadataNode {
   Env& env_;
   raft::RaftNode raft_;
   ControllerImage image_;
+  int64_t applied_ = 0;
   struct Subscriber {
     OnApplied on_applied;
     OnStateChange on_state_change;
