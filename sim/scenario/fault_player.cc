@@ -44,6 +44,12 @@ sim::NodeId FaultPlayer::resolve(const NodeRef& ref) const {
       uint32_t b = topology_.leader_of ? topology_.leader_of(ref.name) : 0;
       return b >= 1 && b <= topology_.brokers.size() ? topology_.brokers[b - 1] : 0;
     }
+    case NodeRef::Kind::controller:
+      return ref.broker >= 1 && ref.broker <= topology_.controllers.size()
+                 ? topology_.controllers[ref.broker - 1]
+                 : 0;
+    case NodeRef::Kind::active_controller:
+      return topology_.active_controller ? topology_.active_controller() : 0;
   }
   return 0;
 }
@@ -195,9 +201,16 @@ bool FaultPlayer::apply_network(const FaultSpec& spec, std::function<void()>& un
   sim::NodeId to = spec.to ? resolve(*spec.to) : 0;
   switch (spec.kind) {
     case FaultKind::partition: {
+      // A node named twice (a "controller:active" or "leader:t-0" that resolves to a node
+      // another side names) stays on the first side that names it.
       std::vector<std::vector<sim::NodeId>> sides;
+      std::vector<sim::NodeId> placed;
       for (auto& g : spec.groups) {
         auto side = resolve(g);
+        std::erase_if(side, [&](sim::NodeId id) {
+          return std::find(placed.begin(), placed.end(), id) != placed.end();
+        });
+        placed.insert(placed.end(), side.begin(), side.end());
         if (!side.empty()) sides.push_back(std::move(side));
       }
       if (sides.size() < 2) return false;

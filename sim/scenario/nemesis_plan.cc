@@ -11,6 +11,7 @@ constexpr int64_t kClockJumpMaxSeconds = 60;
 constexpr int64_t kClockDriftMaxPpm = 50'000;
 constexpr double kSwarmFamilyChance = 0.5;
 constexpr double kSwarmRateMin = 0.25, kSwarmRateMax = 2.0;
+constexpr double kActiveControllerChance = 1.0 / 3;  // of a server target, with a quorum
 
 bool has_end(FaultKind k) {
   switch (k) {
@@ -34,7 +35,11 @@ class Drawer {
  public:
   Drawer(const Scenario& s, Random& rng) : s_(s), rng_(rng) {
     for (uint32_t b = 1; b <= s.brokers; ++b)
-      all_.push_back(NodeRef{.kind = NodeRef::Kind::broker, .broker = b});
+      servers_.push_back(NodeRef{.kind = NodeRef::Kind::broker, .broker = b});
+    if (s.dedicated_controllers)
+      for (uint32_t k = 1; k <= s.controllers; ++k)
+        servers_.push_back(NodeRef{.kind = NodeRef::Kind::controller, .broker = k});
+    all_ = servers_;
     for (auto& name : client_names(s))
       all_.push_back(NodeRef{.kind = NodeRef::Kind::client, .name = name});
   }
@@ -66,9 +71,8 @@ class Drawer {
       f.from = a;
       f.to = b;
     } else if (kind == FaultKind::power_loss) {
-      for (uint32_t b = 1; b <= s_.brokers; ++b)
-        if (rng_.chance(0.7))
-          f.nodes.push_back(NodeRef{.kind = NodeRef::Kind::broker, .broker = b});
+      for (const NodeRef& n : servers_)
+        if (rng_.chance(0.7)) f.nodes.push_back(n);
       if (f.nodes.empty()) f.nodes.push_back(broker());
     } else if (kind == FaultKind::clog) {
       f.nodes.push_back(all_[rng_.uniform(0, all_.size() - 1)]);
@@ -88,9 +92,17 @@ class Drawer {
   }
 
  private:
+  // A server process: a broker, a dedicated controller or, with a quorum, now and then the
+  // active controller whoever it is when the fault fires (the node whose loss matters most).
+  // Without a quorum the draw is the one it always was, so older scenarios keep their timelines.
   NodeRef broker() {
-    return NodeRef{.kind = NodeRef::Kind::broker,
-                   .broker = static_cast<uint32_t>(rng_.uniform(1, s_.brokers))};
+    if (s_.controllers == 0) {
+      return NodeRef{.kind = NodeRef::Kind::broker,
+                     .broker = static_cast<uint32_t>(rng_.uniform(1, s_.brokers))};
+    }
+    if (rng_.chance(kActiveControllerChance))
+      return NodeRef{.kind = NodeRef::Kind::active_controller};
+    return servers_[rng_.uniform(0, servers_.size() - 1)];
   }
   size_t index_of(const NodeRef& r) const {
     return static_cast<size_t>(std::find(all_.begin(), all_.end(), r) - all_.begin());
@@ -98,7 +110,8 @@ class Drawer {
 
   const Scenario& s_;
   Random& rng_;
-  std::vector<NodeRef> all_;
+  std::vector<NodeRef> servers_;  // brokers, then dedicated controllers
+  std::vector<NodeRef> all_;      // servers, then clients
 };
 
 }  // namespace

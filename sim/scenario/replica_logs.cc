@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 
 #include "node/log/record_batch.h"
-#include "sim/scenario/broker_process.h"
+#include "sim/scenario/server_process.h"
 
 namespace gregor::scenario {
 namespace {
@@ -40,9 +40,9 @@ bool summarise(sim::World& world, log::Log& log, std::string& batches) {
 void trace_replica_logs(sim::Cluster& cluster, const std::vector<sim::NodeId>& brokers) {
   sim::World& world = cluster.world();
   for (sim::NodeId id : brokers) {
-    auto* process = cluster.service_as<BrokerProcess>(id);
-    if (!process) continue;
-    broker::Broker* b = &process->broker;
+    auto* process = cluster.service_as<ServerProcess>(id);
+    if (!process || !process->server.broker()) continue;
+    broker::Broker* b = process->server.broker();
     for (auto& [key, partition] : b->replicas().partitions()) {
       log::Log& log = partition->log();
       std::string batches = "[";

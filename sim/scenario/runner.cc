@@ -10,49 +10,43 @@
 #include "base/assert.h"
 #include "client/admin.h"
 #include "node/broker/broker.h"
+#include "node/broker/kraft_metadata.h"
 #include "sim/check/checker.h"
-#include "sim/scenario/broker_process.h"
+#include "sim/check/raft_checks.h"
 #include "sim/scenario/fault_player.h"
 #include "sim/scenario/nemesis_plan.h"
 #include "sim/scenario/replica_logs.h"
 #include "sim/scenario/scenario_toml.h"
+#include "sim/scenario/server_layout.h"
+#include "sim/scenario/server_process.h"
 #include "sim/scenario/workload.h"
 
 namespace gregor::scenario {
 namespace {
 
-constexpr uint16_t kBrokerPort = 9092;
-constexpr Duration kBootDeadline = seconds(30);  // brokers started, topics created
+constexpr Duration kBootDeadline = seconds(30);  // servers started, quorum ready, topics created
 constexpr Duration kProgressSlice = seconds(1);
 constexpr Duration kSetupRetryBackoff =
     milliseconds(100);                         // of simulated time between progress calls
 constexpr double kDrainShareOfRecovery = 0.5;  // sends settle, then the final read
+// The topic the liveness probe creates after healing (quorum runs): a controller that cannot
+// commit a topic creation is not available, whatever else works.
+constexpr std::string_view kProbeTopic = "gregor-controller-probe";
+constexpr Duration kProbeRequestTimeout = seconds(3);
 
 struct IdleHost final : sim::Service {
   explicit IdleHost(Env& e) : env(e) {}
   Env& env;
 };
 
-std::string broker_name(uint32_t index) {
-  return fmt::format("broker-{}", index);
-}
-
-// The broker config of broker `index`: the scenario's keys, then what the simulator fixes.
-Result<broker::BrokerConfig> broker_config(const Scenario& s, uint32_t index) {
-  auto config = broker::parse_broker_config(broker_config_toml(s), "cluster.config");
-  if (!config.ok()) return config.status();
-  config->node_id = static_cast<int32_t>(index);
-  config->log_dir = "data";
-  config->listener = {broker_name(index), kBrokerPort};
-  config->advertised_listener = config->listener;
-  config->bugs.ack_before_append = s.bugs.ack_before_append;
-  return config;
-}
-
 class Run {
  public:
   Run(const Scenario& s, uint64_t seed, const RunOptions& o)
-      : s_(s), seed_(seed), options_(o), cluster_(cluster_options(s, seed, o)) {}
+      : s_(s),
+        seed_(seed),
+        options_(o),
+        cluster_(cluster_options(s, seed, o)),
+        raft_checker_(raft_options(s)) {}
 
   RunResult go();
 
@@ -68,15 +62,27 @@ class Run {
   }
   sim::World& world() { return cluster_.world(); }
   bool boot();
+  bool quorum_ready();
+  std::string boot_failure();
+  client::Admin& admin();
+  // Creates `topics`, retrying lost answers and retriable errors until `deadline`; sets `error`
+  // to why not when it fails.
+  // `persistent`: every error is retried (the probe: brokers fenced right after an election
+  // make INVALID_REPLICATION_FACTOR for a while).
+  bool create(client::Admin& admin, const std::vector<TopicSpec>& topics, MonoTime deadline,
+              std::string& error, bool persistent = false);
   bool create_topics();
+  bool probe_controller(MonoTime deadline);
   void start_clients();
   void play_faults(MonoTime start);
   void run_load(MonoTime end, MonoTime start);
   void drain_and_read(MonoTime deadline);
-  void judge(bool read_complete);
+  void judge(bool read_complete, bool controller_available);
   std::vector<std::string> bootstrap() const;
   std::vector<client::TopicPartition> partitions_of(const std::vector<std::string>& topics) const;
   uint32_t leader_of(const std::string& topic_partition);
+  sim::NodeId active_controller();
+  static check::RaftCheckOptions raft_options(const Scenario& s);
   ClientState& client_state(const std::string& name);
 
   const Scenario& s_;
@@ -84,8 +90,14 @@ class Run {
   RunOptions options_;
   sim::Cluster cluster_;
   check::Checker checker_;
+  check::RaftChecker raft_checker_;
   Status history_error_;
-  std::vector<sim::NodeId> brokers_;
+  std::vector<sim::NodeId> brokers_;      // index i is broker-(i+1)
+  std::vector<sim::NodeId> controllers_;  // dedicated controllers: index k is controller-(k+1)
+  std::vector<sim::NodeId> servers_;      // brokers, then dedicated controllers
+  sim::NodeId admin_node_ = 0;
+  std::unique_ptr<client::Admin> admin_;
+  std::unique_ptr<client::Admin> probe_admin_;
   std::map<std::string, sim::NodeId> clients_;
   std::deque<ClientState> states_;  // stable addresses: processes hold references
   std::unique_ptr<FaultPlayer> player_;
@@ -115,9 +127,9 @@ uint32_t Run::leader_of(const std::string& topic_partition) {
   std::string topic = topic_partition.substr(0, dash);
   int32_t index = std::atoi(topic_partition.c_str() + dash + 1);
   for (uint32_t b = 1; b <= brokers_.size(); ++b) {
-    auto* svc = cluster_.service_as<BrokerProcess>(brokers_[b - 1]);
-    if (!svc) continue;
-    const auto& image = svc->broker.metadata();
+    auto* svc = cluster_.service_as<ServerProcess>(brokers_[b - 1]);
+    if (!svc || !svc->server.broker()) continue;
+    const auto& image = svc->server.broker()->metadata();
     auto t = image.topics.find(topic);
     if (t == image.topics.end() || index < 0 ||
         static_cast<size_t>(index) >= t->second.partitions.size())
@@ -133,53 +145,107 @@ ClientState& Run::client_state(const std::string& name) {
   return states_.back();
 }
 
-bool Run::boot() {
-  for (uint32_t i = 1; i <= s_.brokers; ++i) {
-    auto config = broker_config(s_, i);
-    if (!config.ok()) {
-      r_.error = config.status().to_string();
-      return false;
-    }
-    brokers_.push_back(cluster_.add_process(broker_name(i), [c = *config](Env& env) {
-      return std::make_unique<BrokerProcess>(env, c);
-    }));
+// The process whose controller is active now (the first found: in a split brain there may be
+// two), or 0.
+// The split brain allowance is twice the election timeout the servers run with: check-quorum
+// makes a leader cut off from the majority resign within one.
+check::RaftCheckOptions Run::raft_options(const Scenario& s) {
+  check::RaftCheckOptions o;
+  auto config = broker::parse_broker_config(broker_config_toml(s), "cluster.config");
+  if (config.ok())
+    o.split_brain_ns =
+        2 * std::chrono::duration_cast<Duration>(config->quorum_election_timeout_ms).count();
+  return o;
+}
+
+sim::NodeId Run::active_controller() {
+  for (sim::NodeId id : servers_) {
+    auto* svc = cluster_.service_as<ServerProcess>(id);
+    if (svc && svc->server.controller() && svc->server.controller()->active()) return id;
   }
-  bool started = world().run_until(
+  return 0;
+}
+
+// With a quorum: an active controller, and every broker registered and unfenced in its own
+// image (so topic creation places partitions on all of them).
+bool Run::quorum_ready() {
+  if (s_.controllers == 0) return true;
+  if (active_controller() == 0) return false;
+  for (sim::NodeId id : brokers_) {
+    auto* svc = cluster_.service_as<ServerProcess>(id);
+    broker::Broker* b = svc ? svc->server.broker() : nullptr;
+    if (!b || b->metadata().brokers.size() != s_.brokers) return false;
+    auto* kraft = dynamic_cast<broker::KRaftMetadata*>(&b->authority());
+    if (kraft && kraft->fenced()) return false;
+  }
+  return true;
+}
+
+std::string Run::boot_failure() {
+  for (sim::NodeId id : servers_) {
+    auto* svc = cluster_.service_as<ServerProcess>(id);
+    if (!svc || !svc->started)
+      return fmt::format("{} did not start: timed out", world().node_name(id));
+    if (!svc->started->ok())
+      return fmt::format("{} did not start: {}", world().node_name(id), svc->started->to_string());
+  }
+  if (active_controller() == 0) return "no active controller within the boot deadline";
+  return "not every broker registered and unfenced within the boot deadline";
+}
+
+bool Run::boot() {
+  auto specs = server_specs(s_);
+  if (!specs.ok()) {
+    r_.error = specs.status().to_string();
+    return false;
+  }
+  for (ServerSpec& spec : *specs) {
+    sim::NodeId id = cluster_.add_process(
+        spec.name, [c = spec.config](Env& env) { return std::make_unique<ServerProcess>(env, c); });
+    servers_.push_back(id);
+    (spec.broker ? brokers_ : controllers_).push_back(id);
+  }
+  bool ready = world().run_until(
       [&] {
-        for (sim::NodeId id : brokers_) {
-          auto* svc = cluster_.service_as<BrokerProcess>(id);
+        for (sim::NodeId id : servers_) {
+          auto* svc = cluster_.service_as<ServerProcess>(id);
           if (!svc || !svc->started) return false;
         }
-        return true;
+        return quorum_ready();
       },
       world().now() + kBootDeadline);
-  for (sim::NodeId id : brokers_) {
-    auto* svc = cluster_.service_as<BrokerProcess>(id);
-    if (!started || !svc->started->ok()) {
-      r_.error = fmt::format("{} did not start: {}", world().node_name(id),
-                             started ? svc->started->to_string() : "timed out");
+  for (sim::NodeId id : servers_) {
+    auto* svc = cluster_.service_as<ServerProcess>(id);
+    if (!ready || !svc || !svc->started->ok()) {
+      r_.error = boot_failure();
       return false;
     }
   }
   return create_topics();
 }
 
+client::Admin& Run::admin() {
+  if (!admin_) {
+    admin_node_ =
+        cluster_.add_process("admin", [](Env& env) { return std::make_unique<IdleHost>(env); });
+    client::AdminConfig config;
+    config.bootstrap_servers = bootstrap();
+    admin_ =
+        std::make_unique<client::Admin>(cluster_.service_as<IdleHost>(admin_node_)->env, config);
+  }
+  return *admin_;
+}
+
 // Setup is not under test: a lost answer (BUGGIFY drops responses) is retried until every topic
 // exists, TOPIC_ALREADY_EXISTS meaning an earlier attempt made it.
-bool Run::create_topics() {
-  if (s_.topics.empty()) return true;
-  sim::NodeId admin_node =
-      cluster_.add_process("admin", [](Env& env) { return std::make_unique<IdleHost>(env); });
-  client::AdminConfig config;
-  config.bootstrap_servers = bootstrap();
-  client::Admin admin(cluster_.service_as<IdleHost>(admin_node)->env, config);
-  MonoTime deadline = world().now() + kBootDeadline;
+bool Run::create(client::Admin& admin, const std::vector<TopicSpec>& specs, MonoTime deadline,
+                 std::string& error, bool persistent) {
   std::set<std::string> missing;
-  for (auto& t : s_.topics) missing.insert(t.name);
+  for (auto& t : specs) missing.insert(t.name);
   std::string last_error = "timed out";
   while (!missing.empty() && world().now() < deadline) {
     std::vector<client::NewTopic> topics;
-    for (auto& t : s_.topics)
+    for (auto& t : specs)
       if (missing.count(t.name))
         topics.push_back(client::NewTopic{t.name, t.partitions, t.replication_factor, t.config});
     std::optional<Result<std::vector<client::TopicResult>>> result;
@@ -191,17 +257,47 @@ bool Run::create_topics() {
       world().run_for(kSetupRetryBackoff);
       continue;
     }
+    bool retry = false;
     for (auto& t : **result) {
       if (t.ok() || t.error == kafka::ErrorCode::topic_already_exists) {
         missing.erase(t.name);
+      } else if (persistent) {
+        last_error = fmt::format("topic {}: {}", t.name, t.message);
+        retry = true;
       } else if (!client::is_retriable(t.error)) {
-        r_.error = fmt::format("creating topic {}: {}", t.name, t.message);
+        error = fmt::format("creating topic {}: {}", t.name, t.message);
         return false;
       }
     }
+    if (retry) world().run_for(kSetupRetryBackoff);
   }
-  if (!missing.empty()) r_.error = "creating topics: " + last_error;
+  if (!missing.empty()) error = "creating topics: " + last_error;
   return missing.empty();
+}
+
+bool Run::create_topics() {
+  if (s_.topics.empty()) return true;
+  return create(admin(), s_.topics, world().now() + kBootDeadline, r_.error);
+}
+
+// Liveness with a quorum: after healing, an active controller exists and a topic creation
+// commits, both before `deadline`. The probe has its own Admin: the boot one's connections may
+// be half-open after the faults (a power loss sends no RST) and would spend a whole request
+// timeout finding out; its requests time out sooner, and are retried, for the same reason.
+bool Run::probe_controller(MonoTime deadline) {
+  bool active = world().run_until([&] { return active_controller() != 0; }, deadline);
+  admin();  // the admin process
+  client::AdminConfig config;
+  config.bootstrap_servers = bootstrap();
+  config.request_timeout_ms = kProbeRequestTimeout;
+  probe_admin_ =
+      std::make_unique<client::Admin>(cluster_.service_as<IdleHost>(admin_node_)->env, config);
+  std::string error;
+  bool created = active && create(*probe_admin_, {TopicSpec{.name = std::string(kProbeTopic)}},
+                                  deadline, error, true);
+  world().trace(sim::kWorldNode, "controller.probe",
+                TraceFields().add("active", active).add("created", created).add("error", error));
+  return created;
 }
 
 void Run::start_clients() {
@@ -239,7 +335,8 @@ void Run::play_faults(MonoTime start) {
   std::stable_sort(timeline.begin(), timeline.end(),
                    [](const FaultSpec& a, const FaultSpec& b) { return a.at < b.at; });
   r_.timeline = timeline;
-  Topology topology{brokers_, clients_, [this](const std::string& tp) { return leader_of(tp); }};
+  Topology topology{brokers_, clients_, [this](const std::string& tp) { return leader_of(tp); },
+                    controllers_, [this] { return active_controller(); }};
   player_ = std::make_unique<FaultPlayer>(cluster_, std::move(topology));
   for (auto& f : timeline) player_->schedule(f, start);
 }
@@ -270,6 +367,9 @@ void Run::drain_and_read(MonoTime deadline) {
         return true;
       },
       std::min(drain_end, deadline));
+  bool controller_available = true;
+  if (s_.mode == Mode::liveness && s_.controllers > 0)
+    controller_available = probe_controller(deadline);
   std::vector<std::string> topics;
   for (auto& t : s_.topics) topics.push_back(t.name);
   ClientState& state = client_state("reader");
@@ -284,15 +384,31 @@ void Run::drain_and_read(MonoTime deadline) {
       },
       deadline);
   trace_replica_logs(cluster_, brokers_);
-  judge(read);
+  judge(read, controller_available);
 }
 
-void Run::judge(bool read_complete) {
+void Run::judge(bool read_complete, bool controller_available) {
   check::CheckResult cr = checker_.finish();
   for (auto& v : cr.violations) r_.violations.push_back({v.kind, v.text, v.evidence});
   for (size_t i = 0; i < check::kViolationKinds.size(); ++i)
     if (cr.counts[i] > 0)
       r_.violation_counts[std::string(check::kViolationKinds[i])] = cr.counts[i];
+  check::RaftCheckResult raft = raft_checker_.finish();
+  for (auto& v : raft.violations) r_.violations.push_back({v.kind, v.text, v.evidence});
+  for (size_t i = 0; i < check::kRaftViolationKinds.size(); ++i)
+    if (raft.counts[i] > 0)
+      r_.violation_counts[std::string(check::kRaftViolationKinds[i])] = raft.counts[i];
+  r_.raft_elections = raft.stats.elections;
+  r_.raft_max_epoch = raft.stats.max_epoch;
+  r_.controller_fences = raft.stats.fences;
+  if (!controller_available) {
+    r_.violations.push_back({std::string(kRunnerControllerUnavailable),
+                             fmt::format("no active controller, or the probe topic could not be "
+                                         "created, within recovery = {}s after the faults stopped",
+                                         to_seconds(s_.recovery)),
+                             "{}"});
+    ++r_.violation_counts[std::string(kRunnerControllerUnavailable)];
+  }
   if (!read_complete) {
     std::string text =
         fmt::format("the final read did not finish within recovery = {}s after the faults stopped",
@@ -321,8 +437,12 @@ RunResult Run::go() {
   r_.seed = seed_;
   r_.scenario = s_.name;
   r_.expect = s_.expect;
+  r_.controllers = s_.controllers;
   world().trace_log().set_sink([this](std::string_view line) {
     Status st = checker_.add_line(line);
+    if (!st.ok() && history_error_.ok()) history_error_ = st;
+    if (s_.controllers == 0) return;  // no Raft without a quorum
+    st = raft_checker_.add_line(line);
     if (!st.ok() && history_error_.ok()) history_error_ = st;
   });
   world().trace(sim::kWorldNode, "run.start",

@@ -46,8 +46,14 @@ struct RunResult {
   std::map<std::string, uint64_t> faults;  // injected, by kind
   std::vector<std::string> probes_hit;     // coverage probes reached (sorted)
   uint64_t buggify_fires = 0;              // BUGGIFY fault points that fired
-  std::vector<std::string> trace_kept;     // with keep_trace_lines
-  std::vector<FaultSpec> timeline;         // the faults as played: scripted plus nemesis-drawn
+  // The controller quorum (controllers > 0), from the trace: distinct epochs that had a leader,
+  // the highest epoch any node reached, brokers fenced by the active controller.
+  uint32_t controllers = 0;  // the scenario's quorum size (0: none)
+  uint64_t raft_elections = 0;
+  int64_t raft_max_epoch = 0;
+  uint64_t controller_fences = 0;
+  std::vector<std::string> trace_kept;  // with keep_trace_lines
+  std::vector<FaultSpec> timeline;      // the faults as played: scripted plus nemesis-drawn
   std::string error;  // set when the run could not happen at all (bad cluster config)
 };
 

@@ -4,8 +4,9 @@
 // turns (Scenario, seed) into a run; the same pair always gives the same trace.
 //
 // Nodes are named by a NodeRef: a broker by its 1-based index ("1" in TOML, an integer), a client
-// process by its name ("producer-1"), or the leader of a partition at the moment the fault fires
-// ("leader:events-0").
+// process by its name ("producer-1"), the leader of a partition at the moment the fault fires
+// ("leader:events-0"), a dedicated controller ("controller-2"), or the active controller at the
+// moment the fault fires ("controller:active").
 #pragma once
 
 #include <cstdint>
@@ -21,7 +22,7 @@ namespace gregor::scenario {
 
 // Named limits on what a scenario may ask for.
 inline constexpr uint32_t kBrokersMax = 9;
-inline constexpr uint32_t kControllersMax = 9;
+inline constexpr uint32_t kControllersMax = 5;  // a quorum of 1, 3 or 5 voters
 inline constexpr uint32_t kClientsPerWorkloadMax = 64;
 inline constexpr int32_t kPartitionsPerTopicMax = 1000;
 inline constexpr size_t kTimelineEntriesMax = 10000;
@@ -30,9 +31,9 @@ inline constexpr uint32_t kValueBytesMax = 1 << 20;
 inline constexpr double kRecordsPerSecondMax = 1e6;
 
 struct NodeRef {
-  enum class Kind : uint8_t { broker, client, leader };
+  enum class Kind : uint8_t { broker, client, leader, controller, active_controller };
   Kind kind = Kind::broker;
-  uint32_t broker = 0;  // kind == broker: 1-based index
+  uint32_t broker = 0;  // kind == broker: 1-based index; kind == controller: K of controller-K
   std::string name;     // kind == client: process name; kind == leader: "topic-partition"
   bool operator==(const NodeRef&) const = default;
 };
@@ -156,7 +157,11 @@ struct Scenario {
   uint64_t seed = 1;  // used when the command line gives none
 
   uint32_t brokers = 1;
-  uint32_t controllers = 0;  // 0: the brokers' local controller (until the Raft quorum lands)
+  // 0: one broker with its local controller. 1, 3 or 5: a Raft controller quorum of that many
+  // voters, the first `controllers` brokers (combined broker+controller processes) or, with
+  // `dedicated_controllers`, extra processes controller-1..N that only run the controller.
+  uint32_t controllers = 0;
+  bool dedicated_controllers = false;
   // Broker config keys (Kafka names) with their TOML value text, e.g. {"num.partitions", "3"}.
   std::vector<std::pair<std::string, std::string>> broker_config;
   BugSwitches bugs;
@@ -182,9 +187,13 @@ struct Scenario {
 // The runner's own violation kind (liveness mode: the final read did not finish within
 // `recovery`), beside the checker's kinds of docs/history-format.md.
 inline constexpr std::string_view kRunnerUnavailable = "unavailable";
+// The runner's liveness kind for the controller quorum: after healing, no active controller
+// within `recovery`, or a probe topic could not be created.
+inline constexpr std::string_view kRunnerControllerUnavailable = "controller-unavailable";
 
 std::string_view fault_kind_name(FaultKind k);  // "crash", "power_loss", ...
 std::optional<FaultKind> parse_fault_kind(std::string_view name);
-std::string node_ref_text(const NodeRef& r);  // "1", "producer-1", "leader:t-0"
+// "1", "producer-1", "leader:t-0", "controller-2", "controller:active"
+std::string node_ref_text(const NodeRef& r);
 
 }  // namespace gregor::scenario

@@ -14,6 +14,7 @@
 
 #include "node/broker/broker_config.h"
 #include "sim/check/checker.h"
+#include "sim/check/raft_checks.h"
 #include "sim/scenario/scenario_toml_internal.h"
 
 namespace gregor::scenario {
@@ -30,6 +31,8 @@ using internal::Universe;
 std::vector<std::string_view> expectable_kinds() {
   std::vector<std::string_view> kinds(check::kViolationKinds.begin(), check::kViolationKinds.end());
   kinds.push_back(kRunnerUnavailable);
+  kinds.insert(kinds.end(), check::kRaftViolationKinds.begin(), check::kRaftViolationKinds.end());
+  kinds.push_back(kRunnerControllerUnavailable);
   return kinds;
 }
 
@@ -170,9 +173,11 @@ Status Parser::read_cluster() {
   GREGOR_RETURN_IF_ERROR(root_.read_table("cluster", table));
   if (table != nullptr) {
     Table t(cx_, *table, "cluster");
-    GREGOR_RETURN_IF_ERROR(t.check_keys({"brokers", "controllers", "bugs", "config"}));
+    GREGOR_RETURN_IF_ERROR(
+        t.check_keys({"brokers", "controllers", "dedicated_controllers", "bugs", "config"}));
     GREGOR_RETURN_IF_ERROR(t.read_int("brokers", 1, kBrokersMax, s_.brokers));
     GREGOR_RETURN_IF_ERROR(t.read_int("controllers", 0, kControllersMax, s_.controllers));
+    GREGOR_RETURN_IF_ERROR(t.read("dedicated_controllers", s_.dedicated_controllers));
     GREGOR_RETURN_IF_ERROR(check_staged_limits(t));
     const toml::table* bugs = nullptr;
     GREGOR_RETURN_IF_ERROR(t.read_table("bugs", bugs));
@@ -189,24 +194,41 @@ Status Parser::read_cluster() {
     }
   }
   universe_.brokers = s_.brokers;
+  universe_.controllers = s_.controllers;
+  universe_.dedicated_controllers = s_.dedicated_controllers;
   return Status::Ok();
 }
 
 // ---- Staged limits: lift these as the features land ------------------------------------------
-// One broker until replication lands (issue 8); the brokers' local controller (controllers = 0)
-// until the Raft controller quorum lands. Everything else already checks against kBrokersMax and
-// kControllersMax, so lifting a limit is deleting its `if` here.
+// A quorum of 1, 3 or 5 voters (an even count adds no fault tolerance); several brokers need it
+// (the local controller serves one broker). Topics keep one replica until partition replication
+// lands (issue 8): read_topic refuses replication_factor > 1.
 Status Parser::check_staged_limits(const Table& cluster) const {
-  if (s_.brokers > 1) {
-    return cx_.at_line(
-        line_of(*cluster.find("brokers")),
-        fmt::format("brokers = {}: only 1 broker until replication lands (issue 8)", s_.brokers));
-  }
-  if (s_.controllers > 0) {
-    return cx_.at_line(line_of(*cluster.find("controllers")),
-                       fmt::format("controllers = {}: only the brokers' local controller "
-                                   "(controllers = 0) until the controller quorum lands",
+  auto line = [&](std::string_view key) {
+    const toml::node* n = cluster.find(key);
+    return n != nullptr ? line_of(*n) : line_of(*cluster.find("brokers"));
+  };
+  if (s_.controllers != 0 && s_.controllers != 1 && s_.controllers != 3 && s_.controllers != 5) {
+    return cx_.at_line(line("controllers"),
+                       fmt::format("controllers = {}: a quorum has 1, 3 or 5 voters (0: the "
+                                   "broker's local controller)",
                                    s_.controllers));
+  }
+  if (s_.controllers == 0 && s_.dedicated_controllers) {
+    return cx_.at_line(line("dedicated_controllers"),
+                       "dedicated_controllers = true needs controllers = 1, 3 or 5");
+  }
+  if (s_.controllers == 0 && s_.brokers > 1) {
+    return cx_.at_line(line("brokers"),
+                       fmt::format("brokers = {}: several brokers need a controller quorum "
+                                   "(controllers = 1, 3 or 5)",
+                                   s_.brokers));
+  }
+  if (!s_.dedicated_controllers && s_.controllers > s_.brokers) {
+    return cx_.at_line(line("controllers"),
+                       fmt::format("controllers = {}: combined controllers are the first brokers, "
+                                   "and there are only {} (or set dedicated_controllers = true)",
+                                   s_.controllers, s_.brokers));
   }
   return Status::Ok();
 }
@@ -231,6 +253,12 @@ Status Parser::read_topic(const Table& t) {
     return t.error("replication_factor",
                    fmt::format("replication_factor = {} is more than brokers = {}",
                                topic.replication_factor, s_.brokers));
+  }
+  if (topic.replication_factor > 1) {
+    return t.error("replication_factor",
+                   fmt::format("replication_factor = {}: only 1 until partition replication "
+                               "lands (issue 8)",
+                               topic.replication_factor));
   }
   const toml::table* config = nullptr;
   GREGOR_RETURN_IF_ERROR(t.read_table("config", config));

@@ -13,9 +13,12 @@ namespace gregor::scenario::internal {
 
 namespace {
 
-// Broker keys the runner sets per broker (identity, storage, addresses).
+// Broker keys the runner sets per process (identity, storage, addresses, the quorum layout).
 const std::vector<std::string_view> kRunnerOwnedBrokerKeys = {
-    "node.id", "broker.id", "log.dir", "log.dirs", "listeners", "advertised.listeners",
+    "node.id",       "broker.id",
+    "log.dir",       "log.dirs",
+    "listeners",     "advertised.listeners",
+    "process.roles", "controller.quorum.voters",
 };
 
 // The source name under which the scenario's broker keys are handed to the broker's parser; its

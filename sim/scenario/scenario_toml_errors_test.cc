@@ -149,13 +149,50 @@ TEST(ScenarioTomlErrors, ExpectMustBePassOrAViolationKind) {
 
 TEST(ScenarioTomlErrors, StagedLimitsAndReplication) {
   EXPECT_EQ(error_of("seed = 2\n[cluster]\nbrokers = 3\n"),
-            "f.toml:3: brokers = 3: only 1 broker until replication lands (issue 8)");
-  EXPECT_EQ(error_of("[cluster]\ncontrollers = 3\n"),
-            "f.toml:2: controllers = 3: only the brokers' local controller (controllers = 0) "
-            "until the controller quorum lands");
+            "f.toml:3: brokers = 3: several brokers need a controller quorum (controllers = 1, 3 "
+            "or 5)");
+  EXPECT_EQ(error_of("[cluster]\nbrokers = 3\ncontrollers = 2\n"),
+            "f.toml:3: controllers = 2: a quorum has 1, 3 or 5 voters (0: the broker's local "
+            "controller)");
+  EXPECT_EQ(error_of("[cluster]\ncontrollers = 6\n"),
+            "f.toml:2: key 'cluster.controllers': 6 is outside [0, 5]");
+  EXPECT_EQ(error_of("[cluster]\nbrokers = 1\ncontrollers = 3\n"),
+            "f.toml:3: controllers = 3: combined controllers are the first brokers, and there are "
+            "only 1 (or set dedicated_controllers = true)");
+  EXPECT_EQ(error_of("[cluster]\nbrokers = 1\ndedicated_controllers = true\n"),
+            "f.toml:3: dedicated_controllers = true needs controllers = 1, 3 or 5");
   EXPECT_EQ(error_of("[[topic]]\nname = \"t\"\nreplication_factor = 2\n"),
             "f.toml:3: key 'topic[1].replication_factor': replication_factor = 2 is more than "
             "brokers = 1");
+  EXPECT_EQ(error_of("[cluster]\nbrokers = 3\ncontrollers = 3\n[[topic]]\nname = \"t\"\n"
+                     "replication_factor = 2\n"),
+            "f.toml:6: key 'topic[1].replication_factor': replication_factor = 2: only 1 until "
+            "partition replication lands (issue 8)");
+  EXPECT_EQ(error_of("[cluster]\nbrokers = 3\ncontrollers = 3\n[cluster.config]\n"
+                     "\"process.roles\" = \"broker\"\n"),
+            "f.toml:5: key 'cluster.config.\"process.roles\"': set by the runner for each broker; "
+            "a scenario cannot set it");
+}
+
+// Controller nodes: "controller-K" only for dedicated controllers, "controller:active" only with
+// a quorum.
+TEST(ScenarioTomlErrors, ControllerNodes) {
+  std::string crash = "[[fault]]\nat = \"1s\"\nkind = \"crash\"\n";
+  EXPECT_EQ(error_of(crash + "nodes = [\"controller:active\"]\n"),
+            "f.toml:4: key 'fault[1].nodes[1]': \"controller:active\" needs a controller quorum "
+            "([cluster] controllers = 1, 3 or 5)");
+  std::string combined = "[cluster]\nbrokers = 3\ncontrollers = 3\n";
+  EXPECT_EQ(error_of(combined + crash + "nodes = [\"controller-1\"]\n"),
+            "f.toml:7: key 'fault[1].nodes[1]': \"controller-1\": the controllers are combined "
+            "with brokers 1..3; name them by broker, or set dedicated_controllers = true");
+  std::string dedicated = "[cluster]\nbrokers = 2\ncontrollers = 3\ndedicated_controllers = true\n";
+  EXPECT_EQ(error_of(dedicated + crash + "nodes = [\"controller-4\"]\n"),
+            "f.toml:8: key 'fault[1].nodes[1]': \"controller-4\" does not exist (controllers are "
+            "controller-1..controller-3)");
+  EXPECT_TRUE(
+      parse_scenario(dedicated + crash + "nodes = [\"controller-3\", \"controller:active\", 2]\n",
+                     "f.toml")
+          .ok());
 }
 
 TEST(ScenarioTomlErrors, TopicsOfWorkloads) {
@@ -274,8 +311,8 @@ TEST(ScenarioTomlErrors, FaultNodes) {
             "f.toml:10: key 'fault[1].nodes[1]': broker 2 does not exist (brokers are 1..1)");
   EXPECT_EQ(error_of(fault(crash + "nodes = [\"producer-2\"]\n")),
             "f.toml:10: key 'fault[1].nodes[1]': no client \"producer-2\" (did you mean "
-            "\"producer-1\"?); a node is a broker (1..1), \"leader:TOPIC-PARTITION\" or a client "
-            "name");
+            "\"producer-1\"?); a node is a broker (1..1), \"leader:TOPIC-PARTITION\", "
+            "\"controller-K\", \"controller:active\" or a client name");
   EXPECT_EQ(error_of(fault(crash + "nodes = [\"leader:evnts-0\"]\n")),
             "f.toml:10: key 'fault[1].nodes[1]': topic \"evnts\" is not declared in a [[topic]] "
             "(did you mean \"events\"?)");
@@ -290,7 +327,8 @@ TEST(ScenarioTomlErrors, FaultNodes) {
             "f.toml:10: key 'fault[1].nodes': no nodes listed");
   EXPECT_EQ(error_of(fault(crash + "nodes = [true]\n")),
             "f.toml:10: key 'fault[1].nodes[1]': expected a node, got a boolean; a node is a "
-            "broker (1..1), \"leader:TOPIC-PARTITION\" or a client name");
+            "broker (1..1), \"leader:TOPIC-PARTITION\", \"controller-K\", "
+            "\"controller:active\" or a client name");
   EXPECT_EQ(error_of(fault("at = \"1s\"\nkind = \"fsync_eio\"\nnodes = [\"consumer-1\"]\n")),
             "f.toml:10: key 'fault[1].nodes[1]': \"consumer-1\" is not a broker, and this kind "
             "hits brokers' disks only");

@@ -163,6 +163,8 @@ class FaultReader {
                    std::vector<NodeRef>& out, std::vector<NodeRef>& seen) const;
   Result<NodeRef> read_node(const toml::node& node, const std::string& path,
                             bool brokers_only) const;
+  Result<NodeRef> read_controller(const toml::node& node, const std::string& path,
+                                  std::string_view text) const;
   Result<NodeRef> read_leader(const toml::node& node, const std::string& path,
                               std::string_view partition) const;
 
@@ -254,8 +256,8 @@ Result<NodeRef> FaultReader::read_node(const toml::node& node, const std::string
                                        bool brokers_only) const {
   const Ctx& cx = t_.cx();
   std::string forms = fmt::format(
-      "a node is a broker (1..{}), \"leader:TOPIC-PARTITION\" or a "
-      "client name",
+      "a node is a broker (1..{}), \"leader:TOPIC-PARTITION\", \"controller-K\", "
+      "\"controller:active\" or a client name",
       u_.brokers);
   std::optional<int64_t> broker;
   if (node.is_integer()) broker = node.as_integer()->get();
@@ -276,6 +278,8 @@ Result<NodeRef> FaultReader::read_node(const toml::node& node, const std::string
     return NodeRef{NodeRef::Kind::broker, static_cast<uint32_t>(*broker), ""};
   }
   if (text.substr(0, 7) == "leader:") return read_leader(node, path, text.substr(7));
+  if (text == "controller:active" || text.substr(0, 11) == "controller-")
+    return read_controller(node, path, text);
   if (brokers_only) {
     return cx.at(node, path,
                  fmt::format("\"{}\" is not a broker, and this kind hits brokers' "
@@ -286,6 +290,31 @@ Result<NodeRef> FaultReader::read_node(const toml::node& node, const std::string
   std::vector<std::string_view> clients(u_.clients.begin(), u_.clients.end());
   return cx.at(node, path,
                fmt::format("no client \"{}\"{}; {}", text, suggestion(text, clients, '"'), forms));
+}
+
+// "controller:active" (with a quorum) or "controller-K" (a dedicated controller, 1..controllers).
+Result<NodeRef> FaultReader::read_controller(const toml::node& node, const std::string& path,
+                                             std::string_view text) const {
+  const Ctx& cx = t_.cx();
+  if (u_.controllers == 0) {
+    return cx.at(
+        node, path,
+        fmt::format("\"{}\" needs a controller quorum ([cluster] controllers = 1, 3 or 5)", text));
+  }
+  if (text == "controller:active") return NodeRef{NodeRef::Kind::active_controller, 0, ""};
+  std::optional<uint32_t> k = parse_index(text.substr(11));
+  if (!u_.dedicated_controllers) {
+    return cx.at(node, path,
+                 fmt::format("\"{}\": the controllers are combined with brokers 1..{}; name them "
+                             "by broker, or set dedicated_controllers = true",
+                             text, u_.controllers));
+  }
+  if (!k || *k < 1 || *k > u_.controllers) {
+    return cx.at(node, path,
+                 fmt::format("\"{}\" does not exist (controllers are controller-1..controller-{})",
+                             text, u_.controllers));
+  }
+  return NodeRef{NodeRef::Kind::controller, *k, ""};
 }
 
 // "TOPIC-PARTITION" after "leader:": a declared topic and one of its partitions.

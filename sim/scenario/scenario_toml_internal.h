@@ -122,9 +122,12 @@ class Table {
 // The table's durations as text for messages ("2m").
 std::string show(Duration d);
 
-// What a NodeRef may name: brokers 1..brokers, leaders of declared partitions, client processes.
+// What a NodeRef may name: brokers 1..brokers, leaders of declared partitions, client processes,
+// dedicated controllers 1..controllers and the active controller (with a quorum).
 struct Universe {
   uint32_t brokers = 1;
+  uint32_t controllers = 0;
+  bool dedicated_controllers = false;
   std::map<std::string, int32_t, std::less<>> topics;  // name -> partitions
   std::set<std::string, std::less<>> clients;          // "producer-1", ...
 };

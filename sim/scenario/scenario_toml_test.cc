@@ -322,6 +322,42 @@ TEST(ScenarioToml, FaultKindNamesAndNodeRefText) {
   EXPECT_EQ(node_ref_text(broker(3)), "3");
   EXPECT_EQ(node_ref_text(client("producer-1")), "producer-1");
   EXPECT_EQ(node_ref_text(leader("t-0")), "leader:t-0");
+  EXPECT_EQ(node_ref_text(NodeRef{NodeRef::Kind::controller, 2, ""}), "controller-2");
+  EXPECT_EQ(node_ref_text(NodeRef{NodeRef::Kind::active_controller, 0, ""}), "controller:active");
+}
+
+// A quorum cluster: combined by default, dedicated on request; controller nodes in faults parse
+// to their NodeRefs and the whole scenario round-trips.
+TEST(ScenarioToml, ControllerQuorumLayouts) {
+  Scenario combined = parse_ok("[cluster]\nbrokers = 3\ncontrollers = 3\n");
+  EXPECT_EQ(combined.controllers, 3u);
+  EXPECT_FALSE(combined.dedicated_controllers);
+  Scenario s = parse_ok(R"([cluster]
+brokers = 2
+controllers = 3
+dedicated_controllers = true
+
+[[fault]]
+at = "1s"
+kind = "partition"
+groups = [["controller:active"], [1, "controller-2"]]
+for = "2s"
+
+[[fault]]
+at = "2s"
+kind = "one_way"
+from = "controller-1"
+to = 2
+)");
+  EXPECT_TRUE(s.dedicated_controllers);
+  ASSERT_EQ(s.timeline.size(), 2u);
+  const NodeRef active{NodeRef::Kind::active_controller, 0, ""};
+  const NodeRef c1{NodeRef::Kind::controller, 1, ""}, c2{NodeRef::Kind::controller, 2, ""};
+  EXPECT_EQ(s.timeline[0].groups, (std::vector<std::vector<NodeRef>>{{active}, {broker(1), c2}}));
+  EXPECT_EQ(s.timeline[1].from, c1);
+  auto back = parse_scenario(scenario_to_toml(s), "back.toml");
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(*back, s);
 }
 
 TEST(ScenarioToml, TomlQuoteEscapes) {
@@ -601,6 +637,40 @@ TEST(ScenarioFiles, EveryFileParsesAndRoundTrips) {
     ++files;
   }
   EXPECT_GE(files, 3);
+}
+
+Scenario parse_file(const std::string& relative) {
+  std::ifstream in(std::string(GREGOR_SCENARIOS_DIR) + "/" + relative);
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_ok(text.str(), relative);
+}
+
+// The KAFKA-15489 reproduction and its fixed twin differ only in the two legacy.quorum switches
+// (and their name, description and expected outcome): the bug is the switches.
+TEST(ScenarioFiles, Kafka15489TwinsDifferOnlyInTheSwitches) {
+  Scenario bug = parse_file("bugs/kafka_15489.toml");
+  Scenario fixed = parse_file("bugs/kafka_15489_fixed.toml");
+  EXPECT_EQ(bug.expect, "controller-split-brain");
+  EXPECT_EQ(fixed.expect, "pass");
+  const std::set<std::string> switches = {"legacy.quorum.pre.vote.disable",
+                                          "legacy.quorum.check.quorum.disable"};
+  auto value_of = [&](const Scenario& s, const std::string& key) {
+    for (auto& [k, v] : s.broker_config)
+      if (k == key) return v;
+    return std::string("(absent)");
+  };
+  for (const std::string& key : switches) {
+    EXPECT_EQ(value_of(bug, key), "true") << key;
+    EXPECT_EQ(value_of(fixed, key), "false") << key;
+  }
+  for (Scenario* s : {&bug, &fixed}) {
+    s->name.clear();
+    s->description.clear();
+    s->expect.clear();
+    std::erase_if(s->broker_config, [&](auto& kv) { return switches.count(kv.first) > 0; });
+  }
+  EXPECT_EQ(bug, fixed);
 }
 
 TEST(ScenarioFiles, SmokeIsWhatCiExpects) {

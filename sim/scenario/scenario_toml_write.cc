@@ -77,6 +77,7 @@ void write_header(const Scenario& s, std::string& out) {
 
 void write_cluster(const Scenario& s, std::string& out) {
   out += fmt::format("\n[cluster]\nbrokers = {}\ncontrollers = {}\n", s.brokers, s.controllers);
+  if (s.dedicated_controllers) out += "dedicated_controllers = true\n";
   if (s.bugs != BugSwitches{}) {
     out += fmt::format("bugs = {{ ack_before_append = {} }}\n", s.bugs.ack_before_append);
   }

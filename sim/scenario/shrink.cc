@@ -46,6 +46,10 @@ void normalize(Scenario& s) {
           for (int32_t p = 0; p < t.partitions; ++p)
             if (r.name == fmt::format("{}-{}", t.name, p)) return true;
         return false;
+      case NodeRef::Kind::controller:
+        return s.dedicated_controllers && r.broker >= 1 && r.broker <= s.controllers;
+      case NodeRef::Kind::active_controller:
+        return s.controllers > 0;
     }
     return false;
   };
@@ -268,6 +272,8 @@ bool Shrinker::pass_brokers() {
   int16_t rf = 1;
   for (auto& t : best_.topics) rf = std::max(rf, t.replication_factor);
   if (best_.brokers <= 1 || best_.brokers - 1 < static_cast<uint32_t>(rf)) return false;
+  // Combined controllers are the first brokers: the quorum must keep its voters.
+  if (!best_.dedicated_controllers && best_.brokers - 1 < best_.controllers) return false;
   Scenario c = best_;
   --c.brokers;
   return attempt(c, fmt::format("{} brokers", c.brokers));

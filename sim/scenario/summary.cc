@@ -39,6 +39,9 @@ std::string summary_text(const RunResult& r) {
        r.records_acked, r.records_failed, r.records_unknown, r.records_lost, r.records_polled);
   line("faults:     {}; buggify fired {}x; {} probes hit", faults_text(r.faults), r.buggify_fires,
        r.probes_hit.size());
+  if (r.controllers > 0)
+    line("quorum:     {} controllers; {} elections, max epoch {}; {} brokers fenced", r.controllers,
+         r.raft_elections, r.raft_max_epoch, r.controller_fences);
   std::string k;
   for (auto& [kind, n] : r.violation_counts)
     k += fmt::format("{}{}={}", k.empty() ? "" : " ", kind, n);
@@ -73,6 +76,12 @@ std::string summary_json(const RunResult& r) {
   j["faults"] = r.faults;
   j["probes_hit"] = r.probes_hit;
   j["buggify_fires"] = r.buggify_fires;
+  if (r.controllers > 0) {
+    j["controllers"] = r.controllers;
+    j["raft_elections"] = r.raft_elections;
+    j["raft_max_epoch"] = r.raft_max_epoch;
+    j["controller_fences"] = r.controller_fences;
+  }
   if (!r.error.empty()) j["error"] = r.error;
   j["violation_counts"] = r.violation_counts;
   auto& vs = j["violations"] = nlohmann::ordered_json::array();
