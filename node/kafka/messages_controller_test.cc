@@ -427,30 +427,8 @@ using ControllerMessages =
                      UnregisterBrokerRequest, UnregisterBrokerResponse, AllocateProducerIdsRequest,
                      AllocateProducerIdsResponse>;
 
-struct MessageName {
-  template <typename T>
-  static std::string GetName(int) {
-    return std::string(T::message_name);
-  }
-};
-TYPED_TEST_SUITE(ControllerMessageCodec, ControllerMessages, MessageName);
-
-template <typename T, typename P>
-void check_every_version(std::string_view what, P property) {
-  for (int16_t v = 0; v <= T::max_version; ++v) {
-    rc::detail::TestParams params = rc::detail::configuration().testParams;
-    params.maxSuccess = 60;
-    rc::detail::TestMetadata metadata;
-    metadata.id = fmt::format("{} v{} {}", T::message_name, v, what);
-    metadata.description = metadata.id;
-    auto result = rc::detail::checkTestable([&] { property(v); }, metadata, params);
-    if (!result.template is<rc::detail::SuccessResult>()) {
-      std::ostringstream os;
-      rc::detail::printResultMessage(result, os);
-      ADD_FAILURE() << metadata.id << ":\n" << os.str();
-    }
-  }
-}
+TYPED_TEST_SUITE(ControllerMessageCodec, ControllerMessages, testing::MessageName);
+using testing::check_every_version;
 
 // What decoding `s` encoded in ctx's version must give: the fields absent from that version at
 // their defaults, nested structs alike. (The messages here have no nullable arrays of structs.)
@@ -471,17 +449,7 @@ void keep_version_fields(S& s, const detail::Context& ctx) {
   });
 }
 
-TYPED_TEST(ControllerMessageCodec, RoundTripsAtEveryVersion) {
-  using T = TypeParam;
-  check_every_version<T>("round trip", [](int16_t v) {
-    T msg = testing::random_message<T>(v);
-    Result<Bytes> bytes = encode_to_bytes(msg, v);
-    RC_ASSERT(bytes.ok());
-    Result<T> back = decode<T>(*bytes, v);
-    RC_ASSERT(back.ok());
-    RC_ASSERT(*back == msg);
-  });
-}
+// Round trips, truncation, damage and unknown versions: MessageCodec (messages_test.cc).
 
 TYPED_TEST(ControllerMessageCodec, FieldsAbsentFromAVersionComeBackDefault) {
   using T = TypeParam;
@@ -495,37 +463,6 @@ TYPED_TEST(ControllerMessageCodec, FieldsAbsentFromAVersionComeBackDefault) {
     keep_version_fields(expected, detail::Context{v, is_flexible<T>(v)});
     RC_ASSERT(*back == expected);
   });
-}
-
-TYPED_TEST(ControllerMessageCodec, TruncatedOrExtendedIsCorrupt) {
-  using T = TypeParam;
-  check_every_version<T>("truncation", [](int16_t v) {
-    Bytes bytes = encode_to_bytes(testing::random_message<T>(v), v).value();
-    for (size_t n = 0; n < bytes.size(); ++n)
-      RC_ASSERT(decode<T>(ByteView(bytes).first(n), v).code() == Errc::corrupt);
-    bytes.push_back(*rc::gen::arbitrary<uint8_t>());
-    RC_ASSERT(decode<T>(bytes, v).code() == Errc::corrupt);
-  });
-}
-
-TYPED_TEST(ControllerMessageCodec, DamagedNeverCrashes) {
-  using T = TypeParam;
-  check_every_version<T>("damage", [](int16_t v) {
-    Bytes bytes = encode_to_bytes(testing::random_message<T>(v), v).value();
-    if (bytes.empty()) return;
-    const auto flips = *rc::gen::container<std::vector<std::pair<size_t, uint8_t>>>(
-        rc::gen::pair(rc::gen::inRange<size_t>(0, bytes.size()), rc::gen::arbitrary<uint8_t>()));
-    for (auto [at, value] : flips) bytes[at] = value;
-    Result<T> r = decode<T>(bytes, v);
-    RC_ASSERT(r.ok() || r.code() == Errc::corrupt);
-  });
-}
-
-TYPED_TEST(ControllerMessageCodec, UnknownVersionsAreRefused) {
-  using T = TypeParam;
-  EXPECT_EQ(encode_to_bytes(T{}, T::max_version + 1).code(), Errc::out_of_range);
-  EXPECT_EQ(decode<T>(Bytes{}, T::max_version + 1).code(), Errc::out_of_range);
-  EXPECT_EQ(encode_to_bytes(T{}, -1).code(), Errc::out_of_range);
 }
 
 }  // namespace

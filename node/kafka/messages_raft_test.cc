@@ -219,80 +219,8 @@ TEST(RaftGolden, Frames) {
 
 // ---- Properties ---------------------------------------------------------------------------------
 
-template <typename T>
-class RaftMessageCodec : public ::testing::Test {};
-
-using RaftMessages =
-    ::testing::Types<VoteRequest, VoteResponse, BeginQuorumEpochRequest, BeginQuorumEpochResponse,
-                     EndQuorumEpochRequest, EndQuorumEpochResponse, DescribeQuorumRequest,
-                     DescribeQuorumResponse, FetchSnapshotRequest, FetchSnapshotResponse>;
-
-struct MessageName {
-  template <typename T>
-  static std::string GetName(int) {
-    return std::string(T::message_name);
-  }
-};
-TYPED_TEST_SUITE(RaftMessageCodec, RaftMessages, MessageName);
-
-template <typename T, typename P>
-void check_every_version(std::string_view what, P property) {
-  for (int16_t v = 0; v <= T::max_version; ++v) {
-    rc::detail::TestParams params = rc::detail::configuration().testParams;
-    params.maxSuccess = 60;
-    rc::detail::TestMetadata metadata;
-    metadata.id = fmt::format("{} v{} {}", T::message_name, v, what);
-    metadata.description = metadata.id;
-    auto result = rc::detail::checkTestable([&] { property(v); }, metadata, params);
-    if (!result.template is<rc::detail::SuccessResult>()) {
-      std::ostringstream os;
-      rc::detail::printResultMessage(result, os);
-      ADD_FAILURE() << metadata.id << ":\n" << os.str();
-    }
-  }
-}
-
-TYPED_TEST(RaftMessageCodec, RoundTripsAtEveryVersion) {
-  using T = TypeParam;
-  check_every_version<T>("round trip", [](int16_t v) {
-    T msg = testing::random_message<T>(v);
-    Result<Bytes> bytes = encode_to_bytes(msg, v);
-    RC_ASSERT(bytes.ok());
-    Result<T> back = decode<T>(*bytes, v);
-    RC_ASSERT(back.ok());
-    RC_ASSERT(*back == msg);
-  });
-}
-
-TYPED_TEST(RaftMessageCodec, TruncatedOrExtendedIsCorrupt) {
-  using T = TypeParam;
-  check_every_version<T>("truncation", [](int16_t v) {
-    Bytes bytes = encode_to_bytes(testing::random_message<T>(v), v).value();
-    for (size_t n = 0; n < bytes.size(); ++n)
-      RC_ASSERT(decode<T>(ByteView(bytes).first(n), v).code() == Errc::corrupt);
-    bytes.push_back(*rc::gen::arbitrary<uint8_t>());
-    RC_ASSERT(decode<T>(bytes, v).code() == Errc::corrupt);
-  });
-}
-
-TYPED_TEST(RaftMessageCodec, DamagedNeverCrashes) {
-  using T = TypeParam;
-  check_every_version<T>("damage", [](int16_t v) {
-    Bytes bytes = encode_to_bytes(testing::random_message<T>(v), v).value();
-    if (bytes.empty()) return;
-    const auto flips = *rc::gen::container<std::vector<std::pair<size_t, uint8_t>>>(
-        rc::gen::pair(rc::gen::inRange<size_t>(0, bytes.size()), rc::gen::arbitrary<uint8_t>()));
-    for (auto [at, value] : flips) bytes[at] = value;
-    Result<T> r = decode<T>(bytes, v);
-    RC_ASSERT(r.ok() || r.code() == Errc::corrupt);
-  });
-}
-
-TYPED_TEST(RaftMessageCodec, UnknownVersionsAreRefused) {
-  using T = TypeParam;
-  EXPECT_EQ(encode_to_bytes(T{}, T::max_version + 1).code(), Errc::out_of_range);
-  EXPECT_EQ(decode<T>(Bytes{}, T::max_version + 1).code(), Errc::out_of_range);
-}
+// Round trips, truncation, damage and unknown versions of every message here: MessageCodec
+// (messages_test.cc) covers them with the broker's messages.
 
 RC_GTEST_PROP(RaftApi, RequestFramesRoundTrip, ()) {
   const auto& api = *rc::gen::elementOf(kControllerApis);

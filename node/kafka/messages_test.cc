@@ -27,33 +27,18 @@ using AllMessages = ::testing::Types<
     DescribeGroupsRequest, DescribeGroupsResponse, ListGroupsRequest, ListGroupsResponse,
     ApiVersionsRequest, ApiVersionsResponse, CreateTopicsRequest, CreateTopicsResponse,
     DeleteTopicsRequest, DeleteTopicsResponse, InitProducerIdRequest, InitProducerIdResponse,
-    DescribeConfigsRequest, DescribeConfigsResponse>;
+    DescribeConfigsRequest, DescribeConfigsResponse,
+    // The controller listener's: KRaft quorum (messages_raft.h), broker-to-controller
+    // (messages_controller.h).
+    VoteRequest, VoteResponse, BeginQuorumEpochRequest, BeginQuorumEpochResponse,
+    EndQuorumEpochRequest, EndQuorumEpochResponse, DescribeQuorumRequest, DescribeQuorumResponse,
+    FetchSnapshotRequest, FetchSnapshotResponse, AlterPartitionRequest, AlterPartitionResponse,
+    BrokerRegistrationRequest, BrokerRegistrationResponse, BrokerHeartbeatRequest,
+    BrokerHeartbeatResponse, UnregisterBrokerRequest, UnregisterBrokerResponse,
+    AllocateProducerIdsRequest, AllocateProducerIdsResponse>;
 
-struct MessageName {
-  template <typename T>
-  static std::string GetName(int) {
-    return std::string(T::message_name);
-  }
-};
-TYPED_TEST_SUITE(MessageCodec, AllMessages, MessageName);
-
-// Runs `property(version)` as a RapidCheck property at every known version.
-template <typename T, typename P>
-void check_every_version(std::string_view what, P property) {
-  for (int16_t v = 0; v <= T::max_version; ++v) {
-    rc::detail::TestParams params = rc::detail::configuration().testParams;
-    params.maxSuccess = 60;
-    rc::detail::TestMetadata metadata;
-    metadata.id = fmt::format("{} v{} {}", T::message_name, v, what);
-    metadata.description = metadata.id;
-    auto result = rc::detail::checkTestable([&] { property(v); }, metadata, params);
-    if (!result.template is<rc::detail::SuccessResult>()) {
-      std::ostringstream os;
-      rc::detail::printResultMessage(result, os);
-      ADD_FAILURE() << metadata.id << ":\n" << os.str();
-    }
-  }
-}
+using testing::check_every_version;
+TYPED_TEST_SUITE(MessageCodec, AllMessages, testing::MessageName);
 
 TYPED_TEST(MessageCodec, RoundTripsAtEveryVersion) {
   using T = TypeParam;

@@ -4,7 +4,13 @@
 // where the field is nullable. Call from inside a RapidCheck property (uses operator* on gens).
 #pragma once
 
+#include <fmt/format.h>
+#include <gtest/gtest.h>
 #include <rapidcheck.h>
+
+#include <sstream>
+#include <string>
+#include <string_view>
 
 #include "node/kafka/protocol.h"
 
@@ -67,6 +73,33 @@ T random_message(int16_t version) {
   T msg{};
   randomize(msg, detail::Context{version, is_flexible<T>(version)});
   return msg;
+}
+
+// gtest's name generator for typed suites over messages: the message's Kafka name.
+struct MessageName {
+  template <typename T>
+  static std::string GetName(int) {
+    return std::string(T::message_name);
+  }
+};
+
+// Runs `property(version)` as a RapidCheck property at every version of message T, reporting a
+// failure as a gtest failure named after the message, version and `what`.
+template <typename T, typename P>
+void check_every_version(std::string_view what, P property) {
+  for (int16_t v = 0; v <= T::max_version; ++v) {
+    rc::detail::TestParams params = rc::detail::configuration().testParams;
+    params.maxSuccess = 60;
+    rc::detail::TestMetadata metadata;
+    metadata.id = fmt::format("{} v{} {}", T::message_name, v, what);
+    metadata.description = metadata.id;
+    auto result = rc::detail::checkTestable([&] { property(v); }, metadata, params);
+    if (!result.template is<rc::detail::SuccessResult>()) {
+      std::ostringstream os;
+      rc::detail::printResultMessage(result, os);
+      ADD_FAILURE() << metadata.id << ":\n" << os.str();
+    }
+  }
 }
 
 }  // namespace gregor::kafka::testing
