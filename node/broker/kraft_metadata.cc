@@ -295,8 +295,22 @@ void KRaftMetadata::schedule_heartbeat(Duration delay) {
                                          }));
 }
 
+bool KRaftMetadata::shutdown_overdue() {
+  if (!shutting_down_ || !shutdown_done_ || env_.clock.now() < shutdown_deadline_) return false;
+  auto done = std::move(shutdown_done_);
+  shutdown_done_ = nullptr;
+  spdlog::warn("broker {}: controlled shutdown not confirmed within {}; stopping anyway",
+               config_.node_id, format_duration(kControlledShutdownMax));
+  done(Status::Ok());
+  return true;
+}
+
 void KRaftMetadata::send_heartbeat() {
   if (heartbeat_in_flight_) return;
+  if (shutting_down_ && !shutdown_done_) return;  // the shutdown is over: no more heartbeats
+  // Checked here too: with no controller known no heartbeat leaves, and no answer would ever
+  // end a controlled shutdown (the last node of a cluster stopping).
+  if (shutdown_overdue()) return;
   if (broker_epoch_ < 0) return send_registration();
   rpc::RpcChannel* ch = controller_channel();
   if (!ch) return schedule_heartbeat(kControllerRetryBackoff);
@@ -347,14 +361,7 @@ void KRaftMetadata::on_heartbeat(Result<k::BrokerHeartbeatResponse> r) {
     }
   }
   if (shutting_down_) {
-    if (env_.clock.now() >= shutdown_deadline_) {
-      auto done = std::move(shutdown_done_);
-      shutdown_done_ = nullptr;
-      spdlog::warn("broker {}: controlled shutdown not confirmed within {}; stopping anyway",
-                   config_.node_id, format_duration(kControlledShutdownMax));
-      if (done) done(Status::Ok());
-      return;
-    }
+    if (shutdown_overdue()) return;
     next = kControllerRetryBackoff;
   }
   schedule_heartbeat(next);

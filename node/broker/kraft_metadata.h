@@ -87,6 +87,8 @@ class KRaftMetadata final : public MetadataAuthority {
   void schedule_heartbeat(Duration delay);
   void send_heartbeat();
   void on_heartbeat(Result<kafka::BrokerHeartbeatResponse> r);
+  // Ends a controlled shutdown that passed kControlledShutdownMax; true when it did.
+  bool shutdown_overdue();
 
   void fetch_producer_ids();
   // The clean-shutdown file: read and removed at start, written after a controlled shutdown.

@@ -319,6 +319,22 @@ TEST(Quorum, ControlledShutdownIsPromptAndFencesTheBroker) {
   EXPECT_EQ(leaderless, 2);
 }
 
+// Stopping every node one after the other: the last ones have no quorum left to confirm their
+// controlled shutdown, and still stop (after kControlledShutdownMax), whether or not they still
+// know a leader.
+TEST(Quorum, EveryNodeStopsEvenWithoutAQuorum) {
+  QuorumWorld w(Layout{});
+  ASSERT_TRUE(w.run_until([&] { return w.brokers_see(3); }, seconds(30)));
+  for (int id = 1; id <= 3; ++id) {
+    std::optional<Status> stopped;
+    w.server(id)->shutdown([&](const Status& s) { stopped = s; });
+    ASSERT_TRUE(w.run_until([&] { return stopped.has_value(); }, seconds(30)))
+        << "node " << id << " never stopped";
+    EXPECT_TRUE(stopped->ok()) << *stopped;
+    w.cluster().crash(w.node(id), sim::CrashOptions{.lose_unsynced = false});  // the exit
+  }
+}
+
 // A broker's partitions come back to it after a clean restart (its clean-shutdown file names the
 // epoch it stopped with, so it stays an eligible leader: KIP-966), but not after a crash: then
 // its unflushed writes may be gone, it leaves the ELR and, with one replica and unclean election
