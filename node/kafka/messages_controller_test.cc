@@ -32,26 +32,12 @@ Bytes hex(std::string_view pattern) {
                              std::pair{std::string_view("<uuid2>"), kUuid2Hex}})
     for (size_t at = h.find(name); at != std::string::npos; at = h.find(name))
       h.replace(at, name.size(), value);
-  Bytes out;
-  std::string digits;
-  for (char c : h)
-    if (c != ' ' && c != '|') digits += c;
-  for (size_t i = 0; i + 1 < digits.size(); i += 2)
-    out.push_back(static_cast<uint8_t>(std::stoi(digits.substr(i, 2), nullptr, 16)));
-  return out;
+  return testing::hex(h);
 }
 
 template <typename T>
 void expect_body(const T& msg, int16_t version, std::string_view pattern) {
-  Bytes want = hex(pattern);
-  Result<Bytes> got = encode_to_bytes(msg, version);
-  ASSERT_TRUE(got.ok()) << got.status();
-  EXPECT_EQ(to_hex(*got), to_hex(want)) << T::message_name << " v" << version;
-  Result<T> back = decode<T>(want, version);
-  ASSERT_TRUE(back.ok()) << back.status();
-  EXPECT_TRUE(*back == msg) << T::message_name << " v" << version;
-  for (size_t n = 0; n < want.size(); ++n)
-    EXPECT_EQ(decode<T>(ByteView(want).first(n), version).code(), Errc::corrupt) << n;
+  testing::expect_body_bytes(msg, version, hex(pattern));
 }
 
 // ---- AlterPartition -----------------------------------------------------------------------------
@@ -350,24 +336,7 @@ TEST(ControllerApi, FramesOfEveryVersion) {
   }
 }
 
-RC_GTEST_PROP(ControllerApi, RequestFramesRoundTrip, ()) {
-  const ApiKey key = *rc::gen::elementOf(kBrokerToControllerApis);
-  const ApiInfo& api = *find_controller_api(key);
-  const auto version = testing::uniform<int16_t>(api.min_version, api.max_version + 1);
-  RequestHeader h{
-      .api_key = key, .api_version = version, .correlation_id = *rc::gen::arbitrary<int32_t>()};
-  if (*rc::gen::arbitrary<bool>()) h.client_id = *rc::gen::arbitrary<std::string>();
-  visit_controller_api(key, [&](auto traits) {
-    using Req = typename decltype(traits)::Request;
-    Req req = testing::random_message<Req>(version);
-    Bytes frame = encode_controller_request_frame(h, req).value();
-    Reader r(frame);
-    RC_ASSERT(r.be<int32_t>() == static_cast<int32_t>(frame.size() - 4));
-    RC_ASSERT(decode_controller_request_header(r).value() == h);
-    RC_ASSERT(decode<Req>(r, version).value() == req);
-    return 0;
-  });
-}
+// Request frames of every controller api, these included: RaftApi.RequestFramesRoundTrip.
 
 TEST(ControllerApi, HeaderOfANewKeyRefusesTruncation) {
   Bytes header = hex("0040 0000 00000001 ffff 00");  // UnregisterBroker v0, header v2

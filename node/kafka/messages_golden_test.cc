@@ -11,32 +11,17 @@
 #include <gtest/gtest.h>
 
 #include "node/kafka/api.h"
+#include "node/kafka/messages_testing.h"
 
 namespace gregor::kafka {
 namespace {
 
-Bytes hex(std::string_view h) {
-  Bytes out;
-  std::string digits;
-  for (char c : h)
-    if (c != ' ' && c != '|') digits += c;
-  for (size_t i = 0; i + 1 < digits.size(); i += 2)
-    out.push_back(static_cast<uint8_t>(std::stoi(digits.substr(i, 2), nullptr, 16)));
-  return out;
-}
+using kafka::testing::hex;
 
 // Body golden: encodes to exactly `h`, decodes back to msg, every strict prefix is corrupt.
 template <typename T>
 void expect_body(const T& msg, int16_t version, std::string_view h) {
-  Bytes want = hex(h);
-  Result<Bytes> got = encode_to_bytes(msg, version);
-  ASSERT_TRUE(got.ok()) << got.status();
-  EXPECT_EQ(to_hex(*got), to_hex(want)) << T::message_name << " v" << version;
-  Result<T> back = decode<T>(want, version);
-  ASSERT_TRUE(back.ok()) << back.status();
-  EXPECT_TRUE(*back == msg) << T::message_name << " v" << version;
-  for (size_t n = 0; n < want.size(); ++n)
-    EXPECT_EQ(decode<T>(ByteView(want).first(n), version).code(), Errc::corrupt) << n;
+  kafka::testing::expect_body_bytes(msg, version, hex(h));
 }
 
 // Request frame golden: encode_request_frame gives `h`; the broker path reads it back.

@@ -102,4 +102,29 @@ void check_every_version(std::string_view what, P property) {
   }
 }
 
+// Golden bytes written as hex digits, spaces and '|' ignored ("0001 | 00000007").
+inline Bytes hex(std::string_view h) {
+  Bytes out;
+  std::string digits;
+  for (char c : h)
+    if (c != ' ' && c != '|') digits += c;
+  for (size_t i = 0; i + 1 < digits.size(); i += 2)
+    out.push_back(static_cast<uint8_t>(std::stoi(digits.substr(i, 2), nullptr, 16)));
+  return out;
+}
+
+// Body golden: msg encodes to exactly `want`, `want` decodes back to msg, and every strict
+// prefix of it is corrupt.
+template <typename T>
+void expect_body_bytes(const T& msg, int16_t version, const Bytes& want) {
+  Result<Bytes> got = encode_to_bytes(msg, version);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(to_hex(*got), to_hex(want)) << T::message_name << " v" << version;
+  Result<T> back = decode<T>(want, version);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_TRUE(*back == msg) << T::message_name << " v" << version;
+  for (size_t n = 0; n < want.size(); ++n)
+    EXPECT_EQ(decode<T>(ByteView(want).first(n), version).code(), Errc::corrupt) << n;
+}
+
 }  // namespace gregor::kafka::testing
