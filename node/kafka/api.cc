@@ -17,8 +17,14 @@ std::string api_name(ApiKey key) {
 }
 
 bool is_supported(ApiKey key, int16_t version) {
+  auto in = [version](const ApiInfo& api) {
+    return version >= api.min_version && version <= api.max_version;
+  };
   const ApiInfo* api = find_api(key);
-  return api && version >= api->min_version && version <= api->max_version;
+  if (!api) return false;
+  if (in(*api)) return true;
+  return std::any_of(kInterBrokerVersions.begin(), kInterBrokerVersions.end(),
+                     [&](const ApiInfo& extra) { return extra.key == key && in(extra); });
 }
 
 ApiVersionsResponse api_versions_response(ErrorCode error) {

@@ -37,8 +37,9 @@ struct ApiInfo {
 };
 
 // Sorted by key. Served ranges are what common clients negotiate; all but ApiVersions v3 are
-// non-flexible versions.
-inline constexpr std::array<ApiInfo, 18> kApis = {{
+// non-flexible versions. Being listed here is what a broker may serve and advertise; KafkaApis's
+// own list (node/broker) decides what it does serve.
+inline constexpr std::array<ApiInfo, 19> kApis = {{
     {ApiKey::Produce, "Produce", 3, 7, ProduceRequest::flexible_min},
     {ApiKey::Fetch, "Fetch", 4, 11, FetchRequest::flexible_min},
     {ApiKey::ListOffsets, "ListOffsets", 0, 3, ListOffsetsRequest::flexible_min},
@@ -56,8 +57,26 @@ inline constexpr std::array<ApiInfo, 18> kApis = {{
     {ApiKey::CreateTopics, "CreateTopics", 0, 4, CreateTopicsRequest::flexible_min},
     {ApiKey::DeleteTopics, "DeleteTopics", 0, 1, DeleteTopicsRequest::flexible_min},
     {ApiKey::InitProducerId, "InitProducerId", 0, 1, InitProducerIdRequest::flexible_min},
+    {ReplicationApiKey::OffsetForLeaderEpoch, "OffsetForLeaderEpoch", 0, 3,
+     OffsetForLeaderEpochRequest::flexible_min},
     {ApiKey::DescribeConfigs, "DescribeConfigs", 0, 1, DescribeConfigsRequest::flexible_min},
 }};
+
+// Versions a broker accepts from other brokers beyond kApis' range, never advertised (the
+// ApiVersions answer lists kApis only). A replica fetch needs Fetch v15 (replica_state with the
+// follower's broker epoch, KIP-903; diverging_epoch from v12), but a client offered v13+ would
+// pick it and name topics by id, which needs Metadata v10+, which Gregor does not serve: so
+// Fetch stays advertised at 4-11 and v12-15 are accepted only because a broker asked for them.
+// Each entry is an api of kApis, with versions its messages describe. Sorted by key.
+inline constexpr std::array<ApiInfo, 1> kInterBrokerVersions = {{
+    {ApiKey::Fetch, "Fetch", 12, 15, FetchRequest::flexible_min},
+}};
+
+// The versions a broker's replica fetcher sends (to a broker accepting kInterBrokerVersions).
+inline constexpr int16_t kReplicaFetchVersion = 15;
+// The OffsetForLeaderEpoch version a follower sends to find where to truncate its log: the
+// newest non-flexible one, served in kApis' range (v3 has replica_id, v2 current_leader_epoch).
+inline constexpr int16_t kReplicaOffsetForLeaderEpochVersion = 3;
 
 // The controller-listener APIs: the KRaft quorum's (messages_raft.h) and those brokers call on
 // the controller (messages_controller.h), served by a controller listener only. They live in
@@ -107,7 +126,8 @@ constexpr bool is_controller_api(ApiKey key) {
 const ApiInfo* find_api(ApiKey key);
 // Kafka's name of the api, or "Unknown(<n>)".
 std::string api_name(ApiKey key);
-// Whether the broker serves `version` of `key`.
+// Whether the broker accepts `version` of `key`: in its kApis range or its kInterBrokerVersions
+// range. (Advertised ranges are kApis' alone: see api_versions_response().)
 bool is_supported(ApiKey key, int16_t version);
 
 // The body of an ApiVersions response listing kApis. The broker answers an unsupported
@@ -301,6 +321,16 @@ GREGOR_KAFKA_API_TRAITS(DeleteTopics, DeleteTopicsRequest, DeleteTopicsResponse)
 GREGOR_KAFKA_API_TRAITS(InitProducerId, InitProducerIdRequest, InitProducerIdResponse);
 GREGOR_KAFKA_API_TRAITS(DescribeConfigs, DescribeConfigsRequest, DescribeConfigsResponse);
 
+// OffsetForLeaderEpoch's key is a ReplicationApiKey constant, not an ApiKey enumerator.
+template <>
+struct ApiTraits<ReplicationApiKey::OffsetForLeaderEpoch> {
+  static constexpr ApiKey key = ReplicationApiKey::OffsetForLeaderEpoch;
+  using Request = OffsetForLeaderEpochRequest;
+  using Response = OffsetForLeaderEpochResponse;
+  static_assert(Request::api_key == key && Response::api_key == key);
+  static_assert(Request::flexible_min == Response::flexible_min);
+};
+
 // The controller apis (their keys are ControllerApiKey constants, not ApiKey enumerators).
 #define GREGOR_KAFKA_CONTROLLER_API_TRAITS(K, Req, Resp)        \
   template <>                                                   \
@@ -334,6 +364,9 @@ GREGOR_KAFKA_CONTROLLER_API_TRAITS(AllocateProducerIds, AllocateProducerIdsReque
 // bug and asserts.
 template <typename F>
 constexpr decltype(auto) visit_api(ApiKey key, F&& f) {
+  // Keys that are constants, not enumerators: before the switch, where -Wswitch refuses them.
+  if (key == ReplicationApiKey::OffsetForLeaderEpoch)
+    return f(ApiTraits<ReplicationApiKey::OffsetForLeaderEpoch>{});
   switch (key) {
 #define GREGOR_KAFKA_VISIT(K) \
   case ApiKey::K:             \
@@ -406,6 +439,8 @@ static_assert(controller_versions_known());
 
 // The served range of every api lies within the versions its messages describe.
 consteval bool served_versions_known() {
+  for (size_t i = 1; i < kApis.size(); ++i)
+    if (!(kApis[i - 1].key < kApis[i].key)) return false;
   for (const ApiInfo& api : kApis) {
     bool ok = visit_api(api.key, [&](auto traits) {
       using T = decltype(traits);
@@ -418,6 +453,35 @@ consteval bool served_versions_known() {
   return true;
 }
 static_assert(served_versions_known());
+
+// Every inter-broker range belongs to an api of kApis (same name and flexible_min), lies within
+// the versions its messages describe, and the replica versions are accepted.
+consteval bool inter_broker_versions_known() {
+  for (const ApiInfo& extra : kInterBrokerVersions) {
+    bool listed = false;
+    for (const ApiInfo& api : kApis)
+      listed = listed || (api.key == extra.key && api.name == extra.name &&
+                          api.flexible_min == extra.flexible_min);
+    if (!listed) return false;
+    bool ok = visit_api(extra.key, [&](auto traits) {
+      using T = decltype(traits);
+      return extra.min_version >= 0 && extra.min_version <= extra.max_version &&
+             extra.max_version <= T::Request::max_version &&
+             extra.max_version <= T::Response::max_version;
+    });
+    if (!ok) return false;
+  }
+  auto accepted = [](const auto& table, ApiKey key, int16_t version) {
+    for (const ApiInfo& api : table)
+      if (api.key == key && version >= api.min_version && version <= api.max_version) return true;
+    return false;
+  };
+  return (accepted(kApis, ApiKey::Fetch, kReplicaFetchVersion) ||
+          accepted(kInterBrokerVersions, ApiKey::Fetch, kReplicaFetchVersion)) &&
+         accepted(kApis, ReplicationApiKey::OffsetForLeaderEpoch,
+                  kReplicaOffsetForLeaderEpochVersion);
+}
+static_assert(inter_broker_versions_known());
 }  // namespace detail
 
 }  // namespace gregor::kafka

@@ -2,7 +2,8 @@
 // structs with Kafka's field names (snake_case) and defaults, each describing its wire fields per
 // version in a `fields` table that protocol.h's engine encodes and decodes. Grouped by family:
 // messages_data.h (Produce, Fetch, ListOffsets, Metadata), messages_group.h (consumer groups),
-// messages_admin.h (ApiVersions, CreateTopics, DeleteTopics, InitProducerId, DescribeConfigs).
+// messages_admin.h (ApiVersions, CreateTopics, DeleteTopics, InitProducerId, DescribeConfigs),
+// messages_replication.h (OffsetForLeaderEpoch, which brokers send each other).
 //
 //   ProduceRequest req;
 //   req.acks = -1;
@@ -14,3 +15,4 @@
 #include "node/kafka/messages_admin.h"
 #include "node/kafka/messages_data.h"
 #include "node/kafka/messages_group.h"
+#include "node/kafka/messages_replication.h"

@@ -128,8 +128,18 @@ struct FetchRequest {
     };
     bool operator==(const ForgottenTopic&) const = default;
   };
+  // The fetching follower (KIP-903), replacing replica_id from v15; {-1, -1} from a consumer.
+  struct ReplicaState {
+    int32_t replica_id = -1;
+    int64_t replica_epoch = -1;  // the follower's broker epoch, -1 if unknown
+    static constexpr auto fields = std::tuple{
+        field("replica_id", &ReplicaState::replica_id, "15+"),
+        field("replica_epoch", &ReplicaState::replica_epoch, "15+"),
+    };
+    bool operator==(const ReplicaState&) const = default;
+  };
 
-  int32_t replica_id = -1;
+  int32_t replica_id = -1;  // v0-14; v15+ sends replica_state instead
   int32_t max_wait_ms = 0;
   int32_t min_bytes = 0;
   int32_t max_bytes = 0x7fffffff;
@@ -140,16 +150,21 @@ struct FetchRequest {
   std::vector<ForgottenTopic> forgotten_topics_data;
   std::string rack_id;
   std::optional<std::string> cluster_id;  // tagged 0 (v12+), default null
+  // Members added with v15+ come last (positional initialisers elsewhere); the table gives the
+  // wire order.
+  ReplicaState replica_state;  // tagged 1 (v15+); not written when {-1, -1}
 
   static constexpr std::string_view message_name = "FetchRequest";
   static constexpr ApiKey api_key = ApiKey::Fetch;
-  // The table knows v0-13 (v12-13 for the controller quorum's KRaft Fetch, raft_wire.h); the
-  // broker serves and advertises only what kApis (api.h) says.
-  static constexpr int16_t max_version = 13;
+  // The table knows v0-15: v12-13 for the controller quorum's KRaft Fetch (raft_wire.h), v12-15
+  // for brokers' replica fetch (kInterBrokerVersions in api.h; v14 is v13 again). The broker
+  // advertises only what kApis says.
+  static constexpr int16_t max_version = 15;
   static constexpr int16_t flexible_min = 12;
   static constexpr auto fields = std::tuple{
       field("cluster_id", &FetchRequest::cluster_id, "12+", nullable("12+"), tagged(0)),
       field("replica_id", &FetchRequest::replica_id, "0-14"),
+      field("replica_state", &FetchRequest::replica_state, "15+", tagged(1)),
       field("max_wait_ms", &FetchRequest::max_wait_ms, "0+"),
       field("min_bytes", &FetchRequest::min_bytes, "0+"),
       field("max_bytes", &FetchRequest::max_bytes, "3+"),
@@ -248,7 +263,8 @@ struct FetchResponse {
 
   static constexpr std::string_view message_name = "FetchResponse";
   static constexpr ApiKey api_key = ApiKey::Fetch;
-  static constexpr int16_t max_version = 13;  // served: kApis (api.h)
+  // v14 and v15 are v13 again (v16 adds node_endpoints). Served: kApis and kInterBrokerVersions.
+  static constexpr int16_t max_version = 15;
   static constexpr int16_t flexible_min = 12;
   static constexpr auto fields = std::tuple{
       field("throttle_time_ms", &FetchResponse::throttle_time_ms, "1+"),

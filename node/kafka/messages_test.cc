@@ -3,8 +3,9 @@
 //   which covers every served version): random values restricted to the fields of the version
 //   (RapidCheck), encode, decode, equal; every strict prefix of an encoding and every encoding
 //   with a byte appended is refused with Errc::corrupt; damaged encodings never crash;
-// - the api table: served ranges, header versions, ApiVersions' v0 error answer, is_supported,
-//   visit_api dispatch, headers of unknown apis, frames.
+// - the api table: served ranges, the inter-broker ranges (accepted, never advertised), header
+//   versions, ApiVersions' v0 error answer, is_supported, visit_api dispatch, headers of unknown
+//   apis, frames.
 // Golden bytes written by hand from the protocol spec are in messages_golden_test.cc.
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
@@ -27,7 +28,8 @@ using AllMessages = ::testing::Types<
     DescribeGroupsRequest, DescribeGroupsResponse, ListGroupsRequest, ListGroupsResponse,
     ApiVersionsRequest, ApiVersionsResponse, CreateTopicsRequest, CreateTopicsResponse,
     DeleteTopicsRequest, DeleteTopicsResponse, InitProducerIdRequest, InitProducerIdResponse,
-    DescribeConfigsRequest, DescribeConfigsResponse,
+    DescribeConfigsRequest, DescribeConfigsResponse, OffsetForLeaderEpochRequest,
+    OffsetForLeaderEpochResponse,
     // The controller listener's: KRaft quorum (messages_raft.h), broker-to-controller
     // (messages_controller.h).
     VoteRequest, VoteResponse, BeginQuorumEpochRequest, BeginQuorumEpochResponse,
@@ -92,16 +94,46 @@ TEST(Api, TableIsSortedAndServesWhatClientsNegotiate) {
   EXPECT_TRUE(is_supported(ApiKey::Fetch, 4));
   EXPECT_TRUE(is_supported(ApiKey::Fetch, 11));
   EXPECT_FALSE(is_supported(ApiKey::Fetch, 3));
+  EXPECT_TRUE(is_supported(ReplicationApiKey::OffsetForLeaderEpoch, 0));
+  EXPECT_TRUE(is_supported(ReplicationApiKey::OffsetForLeaderEpoch, 3));
+  EXPECT_FALSE(is_supported(ReplicationApiKey::OffsetForLeaderEpoch, 4));  // flexible: not served
   EXPECT_TRUE(is_supported(ApiKey::ListOffsets, 0));
   EXPECT_FALSE(is_supported(ApiKey::OffsetFetch, 0));
   EXPECT_TRUE(is_supported(ApiKey::ApiVersions, 3));
   EXPECT_FALSE(is_supported(ApiKey::ApiVersions, 4));
   EXPECT_FALSE(is_supported(static_cast<ApiKey>(17), 0));  // SaslHandshake: not served
   EXPECT_EQ(api_name(ApiKey::DescribeConfigs), "DescribeConfigs");
+  EXPECT_EQ(api_name(ReplicationApiKey::OffsetForLeaderEpoch), "OffsetForLeaderEpoch");
   EXPECT_EQ(api_name(static_cast<ApiKey>(999)), "Unknown(999)");
   EXPECT_EQ(find_api(ApiKey::Fetch)->flexible_min, 12);
   EXPECT_EQ(find_api(ApiKey::CreateTopics)->flexible_min, 5);
   EXPECT_EQ(find_api(ApiKey::Metadata)->flexible_min, 9);
+}
+
+TEST(Api, InterBrokerFetchVersionsAreAcceptedButNotAdvertised) {
+  // A follower's replica fetch (v12-15) is accepted; a client never hears of it.
+  for (int16_t v = 4; v <= kReplicaFetchVersion; ++v) EXPECT_TRUE(is_supported(ApiKey::Fetch, v));
+  EXPECT_EQ(kReplicaFetchVersion, 15);
+  EXPECT_FALSE(is_supported(ApiKey::Fetch, 16));
+  EXPECT_FALSE(is_supported(ApiKey::Fetch, -1));
+  EXPECT_TRUE(
+      is_supported(ReplicationApiKey::OffsetForLeaderEpoch, kReplicaOffsetForLeaderEpochVersion));
+  // The extra ranges do not leak into other apis.
+  EXPECT_FALSE(is_supported(ApiKey::Produce, 12));
+  EXPECT_FALSE(is_supported(static_cast<ApiKey>(17), 12));
+  EXPECT_EQ(find_api(ApiKey::Fetch)->max_version, 11);
+  bool listed = false;
+  for (const auto& entry : api_versions_response().api_keys) {
+    if (entry.api_key != static_cast<int16_t>(ApiKey::Fetch)) continue;
+    listed = true;
+    EXPECT_EQ(entry.min_version, 4);
+    EXPECT_EQ(entry.max_version, 11);
+  }
+  EXPECT_TRUE(listed);
+  // v12+ frames use the flexible headers.
+  EXPECT_EQ(request_header_version(ApiKey::Fetch, kReplicaFetchVersion), 2);
+  EXPECT_EQ(response_header_version(ApiKey::Fetch, kReplicaFetchVersion), 1);
+  EXPECT_EQ(request_header_version(ApiKey::Fetch, 11), 1);
 }
 
 TEST(Api, HeaderVersions) {
@@ -136,13 +168,14 @@ TEST(Api, UnsupportedApiVersionsIsAnsweredInV0) {
   Reader r(*frame);
   EXPECT_EQ(r.be<int32_t>(), static_cast<int32_t>(frame->size() - 4));
   EXPECT_EQ(decode_response_header(r, 0).value().correlation_id, 42);
-  // error_code 35, then an int32 count (v0 is not flexible) of 18 entries of 3 int16s.
-  EXPECT_EQ(r.remaining(), 2 + 4 + 18 * 6u);
+  // error_code 35, then an int32 count (v0 is not flexible) of 19 entries of 3 int16s.
+  EXPECT_EQ(r.remaining(), 2 + 4 + 19 * 6u);
   ApiVersionsResponse resp = decode<ApiVersionsResponse>(r, 0).value();
   EXPECT_EQ(resp.error_code, 35);
   ASSERT_EQ(resp.api_keys.size(), kApis.size());
   EXPECT_EQ(resp.api_keys[0], (ApiVersionsResponse::ApiVersion{0, 3, 7}));
   EXPECT_EQ(resp.api_keys[13], (ApiVersionsResponse::ApiVersion{18, 0, 3}));
+  EXPECT_EQ(resp.api_keys[17], (ApiVersionsResponse::ApiVersion{23, 0, 3}));
 }
 
 TEST(Api, UnknownApiStillYieldsAHeader) {
@@ -184,7 +217,7 @@ TEST(Api, FramesCheckTheirMessageType) {
   EXPECT_EQ(encode_request_frame(h, ProduceRequest{}).code(), Errc::invalid_argument);
   EXPECT_EQ(encode_response_frame(ApiKey::Fetch, 4, 1, ProduceResponse{}).code(),
             Errc::invalid_argument);
-  EXPECT_EQ(encode_response_frame(ApiKey::Fetch, 14, 1, FetchResponse{}).code(),
+  EXPECT_EQ(encode_response_frame(ApiKey::Fetch, 16, 1, FetchResponse{}).code(),
             Errc::out_of_range);
 }
 
