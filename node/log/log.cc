@@ -160,41 +160,121 @@ void Log::do_append(Bytes batch, int32_t leader_epoch,
     info.log_append_time = to_ms(env_.clock.wall_now());
     set_log_append_time(batch, info.log_append_time);
   }
-  size_t bytes = batch.size();
   // The header is all that is needed after the write, so the batch itself is moved into the
   // file append rather than copied (a 1 MiB copy per append showed in the log benchmark).
   BatchHeader stamped = parse_batch_header(batch).value();
-  auto data = std::make_shared<Bytes>(std::move(batch));
+  write_batch(std::make_shared<Bytes>(std::move(batch)), stamped,
+              guarded(alive_, [this, info, done, finished](const Status& s) {
+                if (!s.ok()) {
+                  ++counters_.append_errors;
+                  fail_append(done, append_error_code(s), s);
+                  return finished();
+                }
+                flush_per_policy(guarded(alive_, [info, done, finished](const Status& s) {
+                  if (!s.ok()) {
+                    // The batch is in the log but may not be durable: the caller must treat it as
+                    // failed (and a replica restart will recover what is really on disk).
+                    fail_append(done, kafka::ErrorCode::kafka_storage_error, s);
+                  } else {
+                    done(info, std::nullopt);
+                  }
+                  finished();
+                }));
+              }));
+}
+
+// One append_as_follower call: the fetched records and how far it got. `batches` walks
+// `records`, which the struct owns, so the views it returns stay valid for the whole call.
+struct Log::FollowerAppend {
+  Bytes records;
+  BatchIterator batches{ByteView{}};
+  AppendInfo info;
+  std::function<void(Result<AppendInfo>)> done;
+  std::function<void()> finished;
+};
+
+void Log::append_as_follower(Bytes records, std::function<void(Result<AppendInfo>)> done) {
+  auto op = std::make_shared<FollowerAppend>();
+  op->records = std::move(records);
+  op->batches = BatchIterator(op->records);
+  op->done = std::move(done);
+  enqueue([this, op](std::function<void()> finished) {
+    op->finished = std::move(finished);
+    if (!offline_.ok()) return finish_follower_append(op, offline_);
+    append_next_follower_batch(op);
+  });
+}
+
+// Kafka's follower append skips what the leader already decided (offsets, epochs, idempotence,
+// max.message.bytes) but still checks what the network or a bug could have broken: the CRC and
+// framing, and that the batch continues this log exactly.
+void Log::append_next_follower_batch(std::shared_ptr<FollowerAppend> op) {
+  std::optional<ByteView> batch = op->batches.next();
+  // The end, or a partial batch a size-limited fetch cut (fetched again from the new log end);
+  // a length field no batch can have is corrupt.
+  if (!batch) return finish_follower_append(op, op->batches.status());
+  // Stored rather than shallow: a compacted leader log holds batches with offset gaps or no
+  // records at all, and the follower must copy them as they are.
+  Status valid = validate_batch(*batch, Validation::stored);
+  if (!valid.ok()) return finish_follower_append(op, valid);
+  BatchHeader h = parse_batch_header(*batch).value();
+  if (h.base_offset != log_end_offset_) {
+    return finish_follower_append(
+        op, errorf(Errc::out_of_range, "{}: fetched batch at offsets {}..{} is not at log end {}",
+                   dir_, h.base_offset, h.last_offset(), log_end_offset_));
+  }
+  // A copy: the file takes ownership of what it writes, and the fetched buffer holds several
+  // batches.
+  write_batch(std::make_shared<Bytes>(batch->begin(), batch->end()), h,
+              guarded(alive_, [this, op, h](const Status& s) {
+                if (!s.ok()) return finish_follower_append(op, s);
+                if (op->info.first_offset < 0) op->info.first_offset = h.base_offset;
+                op->info.last_offset = h.last_offset();
+                append_next_follower_batch(op);
+              }));
+}
+
+// What was written stays under the flush policy even when a later batch failed, as the batches
+// of separate appends would.
+void Log::finish_follower_append(std::shared_ptr<FollowerAppend> op, Status failure) {
+  auto complete = [this, op, failure](const Status& flushed) {
+    // The batch's own failure says more than a flush failure (which took the log offline).
+    Status s = failure.ok() ? flushed : failure;
+    if (s.ok()) {
+      op->done(op->info);
+    } else {
+      ++counters_.append_errors;
+      op->done(s);
+    }
+    op->finished();
+  };
+  if (op->info.first_offset < 0) return complete(Status::Ok());
+  flush_per_policy(guarded(alive_, complete));
+}
+
+void Log::write_batch(std::shared_ptr<Bytes> data, BatchHeader h,
+                      std::function<void(const Status&)> done) {
   maybe_roll(
-      base, bytes,
-      guarded(alive_, [this, data, stamped, info, leader_epoch, done, finished](const Status& s) {
-        if (!s.ok()) {
-          ++counters_.append_errors;
-          fail_append(done, append_error_code(s), s);
-          return finished();
-        }
+      h.base_offset, data->size(), guarded(alive_, [this, data, h, done](const Status& s) {
+        if (!s.ok()) return done(s);
         Segment& seg = active();
         uint64_t position = seg.size;
         seg.file->append(
-            std::move(*data), guarded(alive_, [this, h = stamped, info, leader_epoch, position,
-                                               done, finished](Result<uint64_t> at) {
+            std::move(*data), guarded(alive_, [this, h, position, done](Result<uint64_t> at) {
               if (!at.ok()) {
-                // The file may hold part of the batch: cut it back so the next append lands
-                // cleanly.
-                // If even that fails the file's tail is unknown: stop serving until recovery.
+                // The file may hold part of the batch: cut it back so the next append
+                // lands cleanly. If even that fails the file's tail is unknown: stop
+                // serving until recovery.
                 active().file->truncate(position, guarded(alive_, [this](const Status& t) {
                                           if (!t.ok()) go_offline(t);
                                         }));
-                ++counters_.append_errors;
-                fail_append(done, append_error_code(at.status()), at.status());
-                return finished();
+                return done(at.status());
               }
               active().on_batch(h, position, config_.index_interval_bytes);
               log_end_offset_ = h.last_offset() + 1;
-              if (leader_epoch >= 0 &&
-                  (!epochs_.latest_epoch() || leader_epoch > *epochs_.latest_epoch())) {
-                epochs_.assign(leader_epoch, h.base_offset);
-              }
+              // Epochs and producer state go to disk with the checkpoints and snapshots;
+              // recovery rebuilds them from the batches above the recovery point.
+              note_epoch(h);
               if (h.producer_id >= 0) {
                 producers_.update(h.producer_id, h.producer_epoch,
                                   ProducerBatch{h.base_sequence, h.last_sequence(), h.base_offset,
@@ -202,35 +282,27 @@ void Log::do_append(Bytes batch, int32_t leader_epoch,
               }
               ++counters_.appends;
               unflushed_messages_ += static_cast<uint64_t>(h.record_count);
-              bool flush_now = unflushed_messages_ >= config_.flush_messages ||
-                               (config_.flush_ms != Duration::max() &&
-                                env_.clock.now() - last_flush_ >= config_.flush_ms);
-              // BUGGIFY: flushing sooner than the policy asks only makes more durable; it moves
-              // the recovery point, so recovery takes its index-loading path more often.
-              flush_now = flush_now || GREGOR_BUGGIFY(env_, log_flush_early);
-              if (!flush_now) {
-                schedule_flush_timer();
-                done(info, std::nullopt);
-                return finished();
-              }
-              // The policy's fsync makes the batch durable; the checkpoints (the recovery point
-              // among them) follow on their own timer, as Kafka's LogManager writes them, so an
-              // fsync per append does not cost three more writes and fsyncs.
-              schedule_checkpoint();
-              do_flush(/*checkpoint=*/false,
-                       guarded(alive_, [info, done, finished](const Status& s) {
-                         if (!s.ok()) {
-                           // The batch is in the log but may not be durable: the caller must treat
-                           // it as failed (and a replica restart will recover what is really on
-                           // disk).
-                           fail_append(done, kafka::ErrorCode::kafka_storage_error, s);
-                         } else {
-                           done(info, std::nullopt);
-                         }
-                         finished();
-                       }));
+              done(Status::Ok());
             }));
       }));
+}
+
+void Log::flush_per_policy(std::function<void(const Status&)> done) {
+  bool flush_now =
+      unflushed_messages_ >= config_.flush_messages ||
+      (config_.flush_ms != Duration::max() && env_.clock.now() - last_flush_ >= config_.flush_ms);
+  // BUGGIFY: flushing sooner than the policy asks only makes more durable; it moves the recovery
+  // point, so recovery takes its index-loading path more often.
+  flush_now = flush_now || GREGOR_BUGGIFY(env_, log_flush_early);
+  if (!flush_now) {
+    schedule_flush_timer();
+    return done(Status::Ok());
+  }
+  // The policy's fsync makes the batch durable; the checkpoints (the recovery point among them)
+  // follow on their own timer, as Kafka's LogManager writes them, so an fsync per append does
+  // not cost three more writes and fsyncs.
+  schedule_checkpoint();
+  do_flush(/*checkpoint=*/false, std::move(done));
 }
 
 void Log::maybe_roll(int64_t next_offset, size_t batch_bytes,
@@ -397,6 +469,17 @@ void Log::write_checkpoints(std::function<void(const Status&)> done) {
   run_steps({[this](Next next) { epochs_.write_to(epoch_checkpoint_, next); },
              [this, entries](Next next) { partition_checkpoint_.write(entries, next); }},
             std::move(done));
+}
+
+void Log::assign_leader_epoch(int32_t epoch) {
+  enqueue([this, epoch](std::function<void()> finished) {
+    auto latest = epochs_.latest_epoch();
+    if (epoch >= 0 && (!latest || epoch > *latest)) {
+      epochs_.assign(epoch, log_end_offset_);
+      schedule_checkpoint();
+    }
+    finished();
+  });
 }
 
 void Log::set_high_watermark(int64_t offset) {

@@ -101,6 +101,26 @@ class Log {
   // offsets from the log end and stamps `leader_epoch`, writes it, and flushes per policy.
   void append(Bytes batch, int32_t leader_epoch,
               std::function<void(Result<AppendInfo>, std::optional<AppendError>)> done);
+  // A follower replica's append (Kafka's appendAsFollower): `records` is the records field of a
+  // Fetch response, whole batches back to back as the leader stored them; a partial batch at the
+  // end is dropped (it is fetched again). Each batch is written as it is: no offsets assigned,
+  // no epoch stamped, no idempotence check and no max.message.bytes (the leader did all that);
+  // producer state and the epoch cache are updated as for append, and segments roll and the
+  // flush policy applies as for append. Each batch must start at the log end at that point,
+  // else Errc::out_of_range (OFFSET_OUT_OF_RANGE: a stale response or a bug); a batch failing
+  // validation gives Errc::corrupt or Errc::invalid_argument. On failure the batches before the
+  // failing one stay written. first/last_offset span the batches written; {-1, -1} (success)
+  // when `records` held no whole batch. One mutation: ordered with appends and truncations.
+  void append_as_follower(Bytes records, std::function<void(Result<AppendInfo>)> done);
+  // A new leader's epoch starts at the log end (Kafka's Partition.makeLeader assigns it there),
+  // so OffsetsForLeaderEpoch can answer for it before anything is appended in it. Ordered after
+  // the mutations already queued (a follower append in flight lands first); ignored unless
+  // `epoch` is above every cached one. Persisted with the next checkpoints.
+  void assign_leader_epoch(int32_t epoch);
+  // OffsetsForLeaderEpoch for this replica: the epoch cache's answer at the current log end.
+  LeaderEpochCache::EpochEnd end_offset_for(int32_t epoch) const {
+    return epochs_.end_offset_for(epoch, log_end_offset_);
+  }
   // Whole batches from `offset`, up to max_bytes but at least one batch. Errc::out_of_range
   // (OFFSET_OUT_OF_RANGE) below the log start or past the log end; Errc::corrupt for a batch
   // whose CRC fails (never served).
@@ -109,7 +129,9 @@ class Log {
   // or nullopt when there is none.
   void offset_for_timestamp(int64_t timestamp,
                             std::function<void(Result<std::optional<TimestampOffset>>)> done);
-  // Removes every batch at or above `offset` (segments, index entries, producer state, epochs).
+  // Removes every batch at or above `offset` (segments, index entries, producer state and
+  // snapshots past the new end, epochs); the epoch and partition checkpoints are written before
+  // `done`, so a follower truncating on divergence keeps the cut across a crash.
   void truncate_to(int64_t offset, std::function<void(const Status&)> done);
   // Advances the log start (DeleteRecords); whole segments below it go.
   void advance_log_start(int64_t offset, std::function<void(const Status&)> done);
@@ -188,6 +210,17 @@ class Log {
   void do_append(Bytes batch, int32_t leader_epoch,
                  std::function<void(Result<AppendInfo>, std::optional<AppendError>)> done,
                  std::function<void()> finished);
+  // Rolls per policy, writes one batch whose offsets and epoch are final at the log end, and
+  // does the bookkeeping (indexes, log end, epochs, producer state, unflushed count). A failed
+  // write is cut back out of the file; the log is unchanged then.
+  void write_batch(std::shared_ptr<Bytes> batch, BatchHeader h,
+                   std::function<void(const Status&)> done);
+  // After a write: fsyncs if flush.messages or flush.ms says so (scheduling the checkpoints),
+  // else arms the flush.ms timer. A failed fsync takes the log offline.
+  void flush_per_policy(std::function<void(const Status&)> done);
+  struct FollowerAppend;
+  void append_next_follower_batch(std::shared_ptr<FollowerAppend> op);
+  void finish_follower_append(std::shared_ptr<FollowerAppend> op, Status failure);
   void maybe_roll(int64_t next_offset, size_t batch_bytes, std::function<void(const Status&)> done);
   void roll(int64_t base, std::function<void(const Status&)> done);
   void write_indexes(Segment& segment, std::function<void(const Status&)> done);
@@ -236,6 +269,8 @@ class Log {
   void delete_segment(int64_t base, std::function<void(const Status&)> done);
   void restart_at(int64_t offset, std::function<void(const Status&)> done);
   void do_truncate(int64_t offset, std::function<void(const Status&)> done);
+  void remove_snapshots_past_end(std::function<void(const Status&)> done);
+  void reload_producers(std::function<void(const Status&)> done);
 
   Segment& active() { return *segments_.rbegin()->second; }
 
@@ -263,7 +298,8 @@ class Log {
   Status offline_;  // not ok once an fsync failed (go_offline)
   RecoveryReport recovery_;
   // Recovery only: segments whose .index and .timeindex both exist; segments rebuilt by a scan
-  // (their index files are rewritten); whether producer state saw every batch.
+  // (their index files are rewritten); whether producer state saw every batch (truncation
+  // clears it too, to reload producer state from the whole log when no snapshot is left).
   std::set<int64_t> recovery_index_files_;
   std::set<int64_t> recovery_rebuilt_;
   bool producers_scanned_all_ = true;

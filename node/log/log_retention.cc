@@ -75,8 +75,42 @@ void Log::do_truncate(int64_t offset, std::function<void(const Status&)> done) {
                                                     .add("dir", dir_)
                                                     .add("to", offset)
                                                     .add("log_end_offset", log_end_offset_));
-              write_checkpoints(done);
+              // The epoch checkpoint must not keep epochs of the cut history: a follower that
+              // truncated on divergence and crashed would otherwise answer OffsetsForLeaderEpoch
+              // from them after recovery.
+              run_steps({[this](Next next) { remove_snapshots_past_end(next); },
+                         [this](Next next) { reload_producers(next); },
+                         [this](Next next) { write_checkpoints(next); }},
+                        done);
             }));
+}
+
+// truncate_from cannot bring back the batches the cut ones pushed out of a producer's window
+// (or that a new producer epoch forgot), so a producer could be forgotten whose earlier batches
+// remain. As Kafka's truncateTo, the state is reloaded from the newest snapshot (all are at or
+// below the new end now) and the log after it replayed; without one, from the whole log.
+void Log::reload_producers(std::function<void(const Status&)> done) {
+  producers_scanned_all_ = false;  // what the fallback for a missing snapshot reads: replay all
+  if (snapshots_.empty()) return rebuild_producers_without_snapshot(std::move(done));
+  try_snapshot(*snapshots_.rbegin(), std::move(done));
+}
+
+// A producer snapshot past the new log end describes the cut history. Recovery drops those past
+// the log end it finds, but once a new history grows past one it would be loaded as if it
+// described that history: so they go now, durably, before the truncation completes.
+void Log::remove_snapshots_past_end(std::function<void(const Status&)> done) {
+  std::vector<Step> steps;
+  while (!snapshots_.empty() && *snapshots_.rbegin() > log_end_offset_) {
+    std::string path = dir_ + "/" + ProducerStateManager::snapshot_file_name(*snapshots_.rbegin());
+    snapshots_.erase(std::prev(snapshots_.end()));
+    steps.push_back([this, path](Next next) {
+      env_.disk.remove(
+          path, [next](const Status& s) { next(s.code() == Errc::not_found ? Status::Ok() : s); });
+    });
+  }
+  if (steps.empty()) return done(Status::Ok());
+  steps.push_back([this](Next next) { env_.disk.fsync_dir(dir_, next); });
+  run_steps(std::move(steps), std::move(done));
 }
 
 // Deletes every segment and starts an empty one at `offset`.

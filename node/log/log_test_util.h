@@ -52,6 +52,33 @@ class LogHarness {
     run([&] { return got.has_value(); });
     return got ? std::move(*got) : Appended{};
   }
+  Result<AppendInfo> append_as_follower(Bytes records) {
+    std::optional<Result<AppendInfo>> got;
+    log_->append_as_follower(std::move(records), [&](Result<AppendInfo> r) { got = std::move(r); });
+    run([&] { return got.has_value(); });
+    return got ? std::move(*got)
+               : Result<AppendInfo>(gregor::error(Errc::timed_out, "append_as_follower"));
+  }
+  // Every batch from `offset` (a batch boundary) to the log end, back to back, as fetches
+  // return them.
+  Bytes read_all(int64_t offset) {
+    Bytes out;
+    while (offset < log_->log_end_offset()) {
+      auto r = read(offset);
+      if (!r.ok()) {
+        ADD_FAILURE() << "read " << offset << ": " << r.status();
+        break;
+      }
+      if (r->batches.empty()) {
+        ADD_FAILURE() << "read " << offset << " returned nothing below the log end";
+        break;
+      }
+      BatchIterator it(r->batches);
+      while (auto b = it.next()) offset = parse_batch_header(*b).value().last_offset() + 1;
+      out.insert(out.end(), r->batches.begin(), r->batches.end());
+    }
+    return out;
+  }
   Result<ReadResult> read(int64_t offset, size_t max_bytes = 1 << 20) {
     std::optional<Result<ReadResult>> got;
     log_->read(offset, max_bytes, [&](Result<ReadResult> r) { got = std::move(r); });
