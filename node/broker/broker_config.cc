@@ -261,6 +261,19 @@ template <auto Member>
 void set_ms(BrokerConfig& c, const Setting& s) {
   c.*Member = ms_to_duration(s.integer);
 }
+// The replica.* and legacy.replication.* keys: fields of BrokerConfig::replication.
+template <auto Member>
+void set_repl_int(BrokerConfig& c, const Setting& s) {
+  c.replication.*Member = static_cast<int32_t>(s.integer);
+}
+template <auto Member>
+void set_repl_bool(BrokerConfig& c, const Setting& s) {
+  c.replication.*Member = s.boolean;
+}
+template <auto Member>
+void set_repl_ms(BrokerConfig& c, const Setting& s) {
+  c.replication.*Member = ms_to_duration(s.integer);
+}
 
 // A key, its TOML type, its range (integers), and the setter for keys that map onto one field
 // directly. Keys with aliases, precedence or string syntax have no setter: build() does them.
@@ -285,7 +298,8 @@ constexpr KeySpec kKeys[] = {
     {"controller.quorum.election.timeout.ms", Kind::integer, 10, kInt32Max,
      set_ms<&C::quorum_election_timeout_ms>},
     {"controller.quorum.voters", Kind::string},
-    {"default.replication.factor", Kind::integer, 1, kInt16Max},
+    {"default.replication.factor", Kind::integer, 1, kInt16Max,
+     set_int<&C::default_replication_factor>},
     {"delete.topic.enable", Kind::boolean, 0, 0, set_bool<&C::delete_topic_enable>},
     {"fetch.max.bytes", Kind::integer, 1024, kInt32Max, set_int<&C::fetch_max_bytes>},
     {"group.initial.rebalance.delay.ms", Kind::integer, 0, kInt32Max,
@@ -294,9 +308,19 @@ constexpr KeySpec kKeys[] = {
      set_ms<&C::group_max_session_timeout_ms>},
     {"group.min.session.timeout.ms", Kind::integer, 0, kInt32Max,
      set_ms<&C::group_min_session_timeout_ms>},
+    {"legacy.broker.epoch.fencing.disable", Kind::boolean, 0, 0,
+     set_bool<&C::legacy_disable_broker_epoch_fencing>},
+    {"legacy.eligible.leader.replicas.disable", Kind::boolean, 0, 0,
+     set_bool<&C::legacy_disable_eligible_leader_replicas>},
     {"legacy.quorum.check.quorum.disable", Kind::boolean, 0, 0,
      set_bool<&C::legacy_disable_check_quorum>},
     {"legacy.quorum.pre.vote.disable", Kind::boolean, 0, 0, set_bool<&C::legacy_disable_pre_vote>},
+    {"legacy.replication.epoch.answer.pre.kip.279", Kind::boolean, 0, 0,
+     set_repl_bool<&ReplicationConfig::epoch_answer_pre_kip279>},
+    {"legacy.replication.isr.expand.without.epoch.start", Kind::boolean, 0, 0,
+     set_repl_bool<&ReplicationConfig::isr_expand_without_epoch_start>},
+    {"legacy.replication.truncate.to.high.watermark", Kind::boolean, 0, 0,
+     set_repl_bool<&ReplicationConfig::truncate_to_high_watermark>},
     {"listeners", Kind::string},
     {"log.cleaner.backoff.ms", Kind::integer, 1, kInt64Max, set_ms<&C::log_cleaner_backoff_ms>},
     {"log.cleaner.delete.retention.ms", Kind::integer, 0, kInt64Max,
@@ -334,6 +358,16 @@ constexpr KeySpec kKeys[] = {
      set_int<&C::offsets_topic_num_partitions>},
     {"process.roles", Kind::string},
     {"queued.max.requests", Kind::integer, 1, kInt32Max, set_int<&C::queued_max_requests>},
+    {"replica.fetch.backoff.ms", Kind::integer, 0, kInt32Max,
+     set_repl_ms<&ReplicationConfig::fetch_backoff>},
+    {"replica.fetch.max.bytes", Kind::integer, 1, kInt32Max,
+     set_repl_int<&ReplicationConfig::fetch_max_bytes>},
+    {"replica.fetch.response.max.bytes", Kind::integer, 1, kInt32Max,
+     set_repl_int<&ReplicationConfig::fetch_response_max_bytes>},
+    {"replica.fetch.wait.max.ms", Kind::integer, 0, kInt32Max,
+     set_repl_ms<&ReplicationConfig::fetch_wait_max>},
+    {"replica.lag.time.max.ms", Kind::integer, 1, kInt32Max,
+     set_repl_ms<&ReplicationConfig::lag_time_max>},
     {"socket.request.max.bytes", Kind::integer, 1024, kInt32Max,
      set_int<&C::socket_request_max_bytes>},
     {"unclean.leader.election.enable", Kind::boolean, 0, 0,
@@ -571,11 +605,6 @@ Status apply_log_values(const Settings& s, BrokerConfig& c) {
     c.log_flush_interval_messages =
         f->integer == kInt64Max ? UINT64_MAX : static_cast<uint64_t>(f->integer);
   }
-  if (const Setting* r = s.find("default.replication.factor"); r && r->integer != 1) {
-    return s.error_at(*r, fmt::format("{} is not supported: replication factor must be 1 until "
-                                      "replication arrives",
-                                      r->integer));
-  }
   return Status::Ok();
 }
 
@@ -592,6 +621,23 @@ Status check_cross_keys(const Settings& s, const BrokerConfig& c) {
     GREGOR_ASSERT(min != nullptr, "the default session timeouts are ordered");
     return s.error_at(*min,
                       fmt::format("{} is above group.max.session.timeout.ms ({})", min_ms, max_ms));
+  }
+  // Without a quorum the broker is its own controller and the only broker: one replica.
+  if (const Setting* r = s.find("default.replication.factor"); r && r->integer != 1 && !c.kraft()) {
+    return s.error_at(*r, fmt::format("{} needs more brokers: without controller.quorum.voters "
+                                      "this broker is the only one, and the factor must be 1",
+                                      r->integer));
+  }
+  if (c.replication.fetch_wait_max >= c.replication.lag_time_max) {
+    const Setting* w = s.find("replica.fetch.wait.max.ms");
+    const Setting* l = s.find("replica.lag.time.max.ms");
+    const Setting* at = w ? w : l;
+    GREGOR_ASSERT(at != nullptr, "the defaults are ordered");
+    return s.error_at(
+        *at, fmt::format("replica.fetch.wait.max.ms ({}) must be below "
+                         "replica.lag.time.max.ms ({}): a follower waiting at the "
+                         "leader would leave the ISR",
+                         to_ms(c.replication.fetch_wait_max), to_ms(c.replication.lag_time_max)));
   }
   Status log_ok = log::validate_config(c.default_log_config());
   if (!log_ok.ok()) {
@@ -704,8 +750,15 @@ std::vector<std::pair<std::string, std::string>> BrokerConfig::describe() const 
       {"group.initial.rebalance.delay.ms", ms(group_initial_rebalance_delay_ms)},
       {"group.max.session.timeout.ms", ms(group_max_session_timeout_ms)},
       {"group.min.session.timeout.ms", ms(group_min_session_timeout_ms)},
+      {"legacy.broker.epoch.fencing.disable", num(legacy_disable_broker_epoch_fencing)},
+      {"legacy.eligible.leader.replicas.disable", num(legacy_disable_eligible_leader_replicas)},
       {"legacy.quorum.check.quorum.disable", num(legacy_disable_check_quorum)},
       {"legacy.quorum.pre.vote.disable", num(legacy_disable_pre_vote)},
+      {"legacy.replication.epoch.answer.pre.kip.279", num(replication.epoch_answer_pre_kip279)},
+      {"legacy.replication.isr.expand.without.epoch.start",
+       num(replication.isr_expand_without_epoch_start)},
+      {"legacy.replication.truncate.to.high.watermark",
+       num(replication.truncate_to_high_watermark)},
       {"listeners", listener.to_string()},
       {"log.cleaner.backoff.ms", ms(log_cleaner_backoff_ms)},
       {"log.cleaner.delete.retention.ms", ms(log_cleaner_delete_retention_ms)},
@@ -741,6 +794,11 @@ std::vector<std::pair<std::string, std::string>> BrokerConfig::describe() const 
                                                                              : "controller")
                                 : std::string("")},
       {"queued.max.requests", num(queued_max_requests)},
+      {"replica.fetch.backoff.ms", ms(replication.fetch_backoff)},
+      {"replica.fetch.max.bytes", num(replication.fetch_max_bytes)},
+      {"replica.fetch.response.max.bytes", num(replication.fetch_response_max_bytes)},
+      {"replica.fetch.wait.max.ms", ms(replication.fetch_wait_max)},
+      {"replica.lag.time.max.ms", ms(replication.lag_time_max)},
       {"socket.request.max.bytes", num(socket_request_max_bytes)},
       {"unclean.leader.election.enable", num(unclean_leader_election_enable)},
   };

@@ -22,6 +22,7 @@
 #include "base/status.h"
 #include "base/time.h"
 #include "node/broker/bug_switches.h"
+#include "node/broker/replication_config.h"
 #include "node/log/log_config.h"
 #include "node/log/record_batch.h"
 
@@ -66,7 +67,7 @@ struct BrokerConfig {
   Listener advertised_listener{"127.0.0.1", 9092};  // advertised.listeners (default: listeners)
 
   int32_t num_partitions = 1;              // num.partitions, 1..kPartitionsPerTopicMax
-  int16_t default_replication_factor = 1;  // default.replication.factor: only 1 until replication
+  int16_t default_replication_factor = 1;  // default.replication.factor
   bool auto_create_topics_enable = true;   // auto.create.topics.enable
   bool delete_topic_enable = true;         // delete.topic.enable
 
@@ -128,6 +129,13 @@ struct BrokerConfig {
   // cut off from the majority keeps believing it leads (KAFKA-15489).
   bool legacy_disable_pre_vote = false;      // legacy.quorum.pre.vote.disable
   bool legacy_disable_check_quorum = false;  // legacy.quorum.check.quorum.disable
+  // KIP-903 off: AlterPartition no longer checks ISR members' broker epochs.
+  bool legacy_disable_broker_epoch_fencing = false;  // legacy.broker.epoch.fencing.disable
+  // KIP-966 off: no eligible leader replicas; the last ISR member stands (last replica standing).
+  bool legacy_disable_eligible_leader_replicas = false;  // legacy.eligible.leader.replicas.disable
+
+  // replica.* keys and the legacy.replication.* switches (replication_config.h).
+  ReplicationConfig replication;
 
   // Not a config key (Kafka's trigger is metadata.log.max.record.bytes.between.snapshots): a
   // node snapshots its metadata image once this many entries followed the last snapshot. Tests

@@ -88,6 +88,42 @@ TEST(BrokerConfig, EmptyFileGivesKafkaDefaults) {
   EXPECT_EQ(d["offsets.retention.minutes"], "10080");
 }
 
+TEST(BrokerConfig, ReplicationKeysAndLegacySwitches) {
+  auto r = parse(R"(node.id = 1
+controller.quorum.voters = "1@h1:9093,2@h2:9093,3@h3:9093"
+default.replication.factor = 3
+"replica.lag.time.max.ms" = 2000
+"replica.fetch.wait.max.ms" = 100
+"replica.fetch.max.bytes" = 4096
+"replica.fetch.response.max.bytes" = 65536
+"replica.fetch.backoff.ms" = 50
+"legacy.replication.truncate.to.high.watermark" = true
+"legacy.replication.epoch.answer.pre.kip.279" = true
+"legacy.replication.isr.expand.without.epoch.start" = true
+"legacy.broker.epoch.fencing.disable" = true
+"legacy.eligible.leader.replicas.disable" = true
+)");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->default_replication_factor, 3);
+  EXPECT_EQ(r->replication.lag_time_max, milliseconds(2000));
+  EXPECT_EQ(r->replication.fetch_wait_max, milliseconds(100));
+  EXPECT_EQ(r->replication.fetch_max_bytes, 4096);
+  EXPECT_EQ(r->replication.fetch_response_max_bytes, 65536);
+  EXPECT_EQ(r->replication.fetch_backoff, milliseconds(50));
+  EXPECT_TRUE(r->replication.truncate_to_high_watermark);
+  EXPECT_TRUE(r->replication.epoch_answer_pre_kip279);
+  EXPECT_TRUE(r->replication.isr_expand_without_epoch_start);
+  EXPECT_TRUE(r->legacy_disable_broker_epoch_fencing);
+  EXPECT_TRUE(r->legacy_disable_eligible_leader_replicas);
+  // The defaults are Kafka's, with every historic behaviour off.
+  auto d = parse("");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->replication, ReplicationConfig{});
+  EXPECT_EQ(d->replication.lag_time_max, milliseconds(30000));
+  EXPECT_FALSE(d->legacy_disable_broker_epoch_fencing);
+  EXPECT_FALSE(d->legacy_disable_eligible_leader_replicas);
+}
+
 TEST(BrokerConfig, DescribeListsEveryKeySorted) {
   auto r = parse("");
   ASSERT_TRUE(r.ok());
@@ -96,7 +132,7 @@ TEST(BrokerConfig, DescribeListsEveryKeySorted) {
   for (auto& [k, v] : rows) names.push_back(k);
   EXPECT_TRUE(std::is_sorted(names.begin(), names.end()));
   EXPECT_EQ(names, broker_config_keys());
-  EXPECT_EQ(names.size(), 48u);
+  EXPECT_EQ(names.size(), 58u);
 }
 
 // Every key set to a value other than its default, in the quoted flat form.
@@ -404,8 +440,13 @@ TEST(BrokerConfig, OutOfRange) {
               HasSubstr("key 'log.index.interval.bytes'"));
 
   std::string rf = error_of("num.partitions = 2\ndefault.replication.factor = 3\n");
-  EXPECT_THAT(rf, HasSubstr("broker.toml:2: key 'default.replication.factor': 3"));
-  EXPECT_THAT(rf, HasSubstr("must be 1 until replication arrives"));
+  EXPECT_THAT(rf, HasSubstr("broker.toml:2: key 'default.replication.factor': 3 needs more "
+                            "brokers: without controller.quorum.voters"));
+  EXPECT_THAT(error_of("replica.lag.time.max.ms = 400\n"),
+              HasSubstr("replica.fetch.wait.max.ms (500) must be below replica.lag.time.max.ms "
+                        "(400)"));
+  EXPECT_THAT(error_of("replica.fetch.max.bytes = 0\n"),
+              HasSubstr("key 'replica.fetch.max.bytes'"));
   EXPECT_THAT(
       error_of("group.min.session.timeout.ms = 7000\ngroup.max.session.timeout.ms = 6000\n"),
       HasSubstr("broker.toml:2: key 'group.max.session.timeout.ms'"));

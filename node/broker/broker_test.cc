@@ -89,7 +89,8 @@ TEST_F(BrokerTest, ApiVersionsListsServedRangesAndAnswersUnknownVersionsInV0) {
   EXPECT_EQ(ranges[1], "4-11");  // Fetch
   EXPECT_EQ(ranges[3], "0-6");   // Metadata
   EXPECT_EQ(ranges[11], "0-5");  // JoinGroup
-  EXPECT_EQ(ranges.size(), 18u);
+  EXPECT_EQ(ranges[23], "0-3");  // OffsetForLeaderEpoch
+  EXPECT_EQ(ranges.size(), 19u);
   // A version from the future: a v0 answer with UNSUPPORTED_VERSION and the ranges.
   kafka::RequestHeader hdr{k::ApiKey::ApiVersions, 9, 77, "future"};
   Bytes frame;

@@ -66,18 +66,70 @@ GroupManager::~GroupManager() {
 }
 
 void GroupManager::start() {
-  if (const TopicImage* topic = controller_.image().topic(std::string(kOffsetsTopic))) {
-    for (const PartitionImage& p : topic->partitions) {
-      if (p.leader == config_.node_id) load_partition(p.partition);
-    }
-  }
+  sync_coordination();
   schedule_expiry();
+  schedule_coordination_check();
 }
 
 void GroupManager::stop() {
   stopped_ = true;
   env_.clock.cancel(expiry_timer_);
   expiry_timer_ = kNoTimer;
+  env_.clock.cancel(coordination_timer_);
+  coordination_timer_ = kNoTimer;
+}
+
+void GroupManager::schedule_coordination_check() {
+  coordination_timer_ = env_.clock.schedule(kCoordinationCheckInterval, guarded(alive_, [this] {
+                                              coordination_timer_ = kNoTimer;
+                                              if (stopped_) return;
+                                              sync_coordination();
+                                              schedule_coordination_check();
+                                            }));
+}
+
+void GroupManager::sync_coordination() {
+  if (stopped_) return;
+  const TopicImage* topic = controller_.image().topic(std::string(kOffsetsTopic));
+  int32_t count = topic ? static_cast<int32_t>(topic->partitions.size()) : 0;
+  // Partitions gone from the image (the topic deleted) are forgotten too.
+  for (auto it = coordinated_epoch_.begin(); it != coordinated_epoch_.end();) {
+    int32_t index = it->first;
+    ++it;
+    if (index >= count) {
+      unload_partition(index);
+      coordinated_epoch_.erase(index);
+    }
+  }
+  for (int32_t index = 0; index < count; ++index) {
+    Partition* part = offsets_partition(index);
+    bool leads = part != nullptr && part->is_leader();
+    auto it = coordinated_epoch_.find(index);
+    if (leads && (it == coordinated_epoch_.end() || it->second != part->leader_epoch())) {
+      // Elected (again): whatever was served here before is stale; load anew.
+      if (it != coordinated_epoch_.end()) unload_partition(index);
+      coordinated_epoch_[index] = part->leader_epoch();
+      load_partition(index);
+    } else if (!leads && it != coordinated_epoch_.end()) {
+      unload_partition(index);
+      coordinated_epoch_.erase(it);
+    }
+  }
+}
+
+void GroupManager::unload_partition(int32_t index) {
+  loading_.erase(index);
+  loaded_.erase(index);
+  const TopicImage* topic = controller_.image().topic(std::string(kOffsetsTopic));
+  int32_t count = topic ? static_cast<int32_t>(topic->partitions.size()) : 0;
+  auto here = [&](const std::string& group_id) {
+    return count == 0 || offsets_partition_for(group_id, count) == index;
+  };
+  for (const std::string& id : coordinator_.group_ids()) {
+    if (here(id)) coordinator_.unload_group(id);
+  }
+  std::erase_if(offsets_, [&](const auto& entry) { return here(entry.first); });
+  env_.tracer.event("group.partition_unloaded", TraceFields().add("partition", index));
 }
 
 // ---- Routing ----------------------------------------------------------------------------------
@@ -94,11 +146,12 @@ Partition* GroupManager::offsets_partition(int32_t index) const {
   return replicas_.partition(std::string(kOffsetsTopic), index);
 }
 
-ErrorCode GroupManager::route(const std::string& group_id) const {
+ErrorCode GroupManager::route(const std::string& group_id) {
   if (stopped_) return ErrorCode::coordinator_not_available;
   if (controller_.image().topic(std::string(kOffsetsTopic)) == nullptr) {
     return ErrorCode::not_coordinator;  // FindCoordinator creates the topic
   }
+  sync_coordination();
   int32_t p = partition_for(group_id);
   if (loading_.contains(p)) return ErrorCode::coordinator_load_in_progress;
   if (!loaded_.contains(p)) return ErrorCode::not_coordinator;
@@ -136,13 +189,8 @@ void GroupManager::create_offsets_topic() {
           spdlog::warn("creating {}: {}", kOffsetsTopic, r.message);
           return;
         }
-        // New and empty: nothing to load, every partition serves at once.
-        const TopicImage* topic = controller_.image().topic(std::string(kOffsetsTopic));
-        if (topic == nullptr) return;
-        for (const PartitionImage& p : topic->partitions) {
-          if (p.leader == config_.node_id && !loading_.contains(p.partition))
-            load_partition(p.partition);
-        }
+        // New and empty: the partitions led here load (nothing) and serve at once.
+        sync_coordination();
       }));
 }
 
@@ -380,7 +428,7 @@ void GroupManager::append(const std::string& group_id, std::vector<KeyValue> rec
                  batch.status().to_string());
     return done(coordinator_append_error(ErrorCode::record_list_too_large, for_offsets));
   }
-  partition->append(std::move(batch).value(), -1,
+  partition->append(std::move(batch).value(), -1, kOffsetsCommitTimeout,
                     guarded(alive_, [done, for_offsets, group_id](AppendOutcome out) {
                       if (out.error != ErrorCode::none) {
                         spdlog::warn("appending to {} for group {}: {} {}", kOffsetsTopic, group_id,

@@ -19,8 +19,11 @@
 //   stores offsets) loses each offset that long after its commit. Expired offsets are written as
 //   tombstones; an Empty group left without offsets is deleted (a group tombstone too).
 //
-// The replication issue moves coordinators between brokers: on_leadership / on_resignation of an
-// offsets partition will call load / unload; today one broker leads every partition.
+// - Coordinators move with leadership (Kafka's onElection / onResignation): every
+//   kCoordinationCheckInterval, and before routing a request, each offsets partition is compared
+//   with the epoch its groups were loaded at. Leading at a new epoch: (re)load from the log (to
+//   its log end: what this leader holds is what the partition will hold). No longer leading:
+//   its groups and offsets are forgotten here (their waiting requests get NOT_COORDINATOR).
 #pragma once
 
 #include <functional>
@@ -48,6 +51,10 @@ inline constexpr int64_t kOffsetsSegmentBytes = 100 << 20;
 // while loading a partition.
 inline constexpr size_t kOffsetsPerGroupMax = 1'000'000;
 inline constexpr size_t kLoadReadBytes = 1 << 20;
+inline constexpr Duration kCoordinationCheckInterval = milliseconds(250);
+// Kafka's offsets.commit.timeout.ms default: a group write not replicated (acks=all) by then
+// fails with REQUEST_TIMED_OUT.
+inline constexpr Duration kOffsetsCommitTimeout = seconds(5);
 
 struct GroupManagerCounters {
   uint64_t offsets_committed = 0;
@@ -89,7 +96,9 @@ class GroupManager {
                                            int16_t api_version);
 
   // NONE when this broker coordinates the group now; else the error to answer.
-  kafka::ErrorCode route(const std::string& group_id) const;
+  kafka::ErrorCode route(const std::string& group_id);
+  // Loads or unloads offsets partitions whose leadership here changed (see the header comment).
+  void sync_coordination();
 
   GroupCoordinator& coordinator() { return coordinator_; }
   const GroupManagerCounters& counters() const { return counters_; }
@@ -115,18 +124,23 @@ class GroupManager {
   void append(const std::string& group_id, std::vector<KeyValue> records, bool for_offsets,
               std::function<void(kafka::ErrorCode)> done);
   void schedule_expiry();
+  void schedule_coordination_check();
+  // Forgets the groups and offsets of offsets partition `index`.
+  void unload_partition(int32_t index);
 
   Env& env_;
   const BrokerConfig& config_;
   MetadataAuthority& controller_;
   ReplicaManager& replicas_;
   GroupCoordinator coordinator_;
-  std::map<std::string, OffsetMap> offsets_;  // by group id
-  std::set<int32_t> loading_;                 // offsets partitions being loaded
-  std::set<int32_t> loaded_;                  // offsets partitions whose groups are served here
+  std::map<std::string, OffsetMap> offsets_;      // by group id
+  std::set<int32_t> loading_;                     // offsets partitions being loaded
+  std::set<int32_t> loaded_;                      // offsets partitions whose groups are served here
+  std::map<int32_t, int32_t> coordinated_epoch_;  // leader epoch each loading/loaded one is at
   bool creating_topic_ = false;
   bool stopped_ = false;
   TimerId expiry_timer_ = kNoTimer;
+  TimerId coordination_timer_ = kNoTimer;
   GroupManagerCounters counters_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

@@ -23,6 +23,7 @@ struct GroupManager::Load {
   std::map<std::string, std::optional<GroupValue>> groups;
   uint64_t records = 0;
   MonoTime started{};
+  int32_t epoch = -1;  // the leader epoch it loads for
 };
 
 void GroupManager::load_partition(int32_t index) {
@@ -35,6 +36,7 @@ void GroupManager::load_partition(int32_t index) {
   auto load = std::make_shared<Load>();
   load->index = index;
   load->next_offset = partition->log().log_start_offset();
+  load->epoch = partition->leader_epoch();
   load->started = env_.clock.now();
   loading_.insert(index);
   loaded_.erase(index);
@@ -48,8 +50,15 @@ void GroupManager::read_more(std::shared_ptr<Load> load) {
     loading_.erase(load->index);
     return;
   }
-  if (load->next_offset >= partition->high_watermark()) return finish_load(load);
-  partition->read(
+  // A newer election started another load (or the partition was unloaded): this one is void.
+  auto epoch = coordinated_epoch_.find(load->index);
+  if (epoch == coordinated_epoch_.end() || epoch->second != load->epoch ||
+      !loading_.contains(load->index)) {
+    return;
+  }
+  // To the log end, as Kafka loads: what this leader holds is what the partition will hold.
+  if (load->next_offset >= partition->log().log_end_offset()) return finish_load(load);
+  partition->read_for_follower(
       load->next_offset, kLoadReadBytes, guarded(alive_, [this, load](FetchOutcome out) {
         if (out.error == ErrorCode::offset_out_of_range && out.log_start_offset >= 0 &&
             load->next_offset < out.log_start_offset) {

@@ -16,12 +16,25 @@ namespace k = kafka;
 
 namespace {
 // The APIs served (each in the version range of node/kafka/api.h).
-constexpr ApiKey kServed[] = {
-    ApiKey::Produce,        ApiKey::Fetch,          ApiKey::ListOffsets,     ApiKey::Metadata,
-    ApiKey::OffsetCommit,   ApiKey::OffsetFetch,    ApiKey::FindCoordinator, ApiKey::JoinGroup,
-    ApiKey::Heartbeat,      ApiKey::LeaveGroup,     ApiKey::SyncGroup,       ApiKey::DescribeGroups,
-    ApiKey::ListGroups,     ApiKey::ApiVersions,    ApiKey::CreateTopics,    ApiKey::DeleteTopics,
-    ApiKey::InitProducerId, ApiKey::DescribeConfigs};
+constexpr ApiKey kServed[] = {ApiKey::Produce,
+                              ApiKey::Fetch,
+                              ApiKey::ListOffsets,
+                              ApiKey::Metadata,
+                              ApiKey::OffsetCommit,
+                              ApiKey::OffsetFetch,
+                              ApiKey::FindCoordinator,
+                              ApiKey::JoinGroup,
+                              ApiKey::Heartbeat,
+                              ApiKey::LeaveGroup,
+                              ApiKey::SyncGroup,
+                              ApiKey::DescribeGroups,
+                              ApiKey::ListGroups,
+                              ApiKey::ApiVersions,
+                              ApiKey::CreateTopics,
+                              ApiKey::DeleteTopics,
+                              ApiKey::InitProducerId,
+                              ApiKey::DescribeConfigs,
+                              k::ReplicationApiKey::OffsetForLeaderEpoch};
 
 int16_t code(ErrorCode e) {
   return static_cast<int16_t>(e);
@@ -31,8 +44,9 @@ int16_t code(ErrorCode e) {
 KafkaApis::KafkaApis(Env& env, const BrokerConfig& config, MetadataAuthority& controller,
                      ReplicaManager& replicas, GroupManager& groups)
     : env_(env), config_(config), controller_(controller), replicas_(replicas), groups_(groups) {
-  replicas_.set_on_new_data(
-      [this](Partition& partition, size_t bytes) { on_new_data(partition, bytes); });
+  replicas_.set_on_new_data([this](Partition& partition, size_t bytes, DataEvent event) {
+    on_new_data(partition, bytes, event);
+  });
 }
 
 KafkaApis::~KafkaApis() {

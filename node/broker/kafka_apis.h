@@ -36,6 +36,7 @@ struct BrokerCounters {
   uint64_t produce_errors = 0;
   uint64_t fetches = 0;
   uint64_t delayed_fetches = 0;
+  uint64_t follower_fetches = 0;
 };
 
 class KafkaApis {
@@ -74,6 +75,8 @@ class KafkaApis {
           std::function<void(kafka::ListOffsetsResponse)> done);
   void on(const kafka::RequestHeader& h, kafka::FetchRequest req,
           std::function<void(kafka::FetchResponse)> done);
+  void on(const kafka::RequestHeader& h, kafka::OffsetForLeaderEpochRequest req,
+          std::function<void(kafka::OffsetForLeaderEpochResponse)> done);
   // Consumer groups (kafka_apis_group.cc).
   void on(const kafka::RequestHeader& h, kafka::FindCoordinatorRequest req,
           std::function<void(kafka::FindCoordinatorResponse)> done);
@@ -99,7 +102,7 @@ class KafkaApis {
   void metadata_response(const kafka::RequestHeader& h, const kafka::MetadataRequest& req,
                          std::function<void(kafka::MetadataResponse)> done);
   void read_fetch(std::shared_ptr<DelayedFetch> fetch);
-  void on_new_data(Partition& partition, size_t bytes);
+  void on_new_data(Partition& partition, size_t bytes, DataEvent event);
   void finish_fetch(const std::shared_ptr<DelayedFetch>& fetch);
 
   Env& env_;

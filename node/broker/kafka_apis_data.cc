@@ -78,7 +78,7 @@ void KafkaApis::on(const k::RequestHeader&, k::ProduceRequest req,
       // Every append is submitted now, in request order, so a pipelined producer's batches reach
       // each log in the order it sent them.
       ++state->pending;
-      partition->append(std::move(*pd.records), req.acks,
+      partition->append(std::move(*pd.records), req.acks, milliseconds(std::max(0, req.timeout_ms)),
                         guarded(alive_, [this, state, t, slot, topic = topic.name,
                                          index = pd.index](AppendOutcome out) {
                           auto& r = state->resp.responses[t].partition_responses[slot];
@@ -114,6 +114,9 @@ struct KafkaApis::DelayedFetch {
   bool waiting = false;     // in delayed_
   bool final_pass = false;  // answer after this read pass whatever it finds
   std::set<std::pair<std::string, int32_t>> partitions;
+  // A follower's fetch (replica id >= 0): served up to the log end, woken by appends.
+  int32_t replica_id = -1;
+  int64_t replica_epoch = -1;
 };
 
 void KafkaApis::on(const k::RequestHeader& h, k::FetchRequest req,
@@ -129,6 +132,19 @@ void KafkaApis::on(const k::RequestHeader& h, k::FetchRequest req,
   auto fetch = std::make_shared<DelayedFetch>();
   fetch->header = h;
   fetch->done = std::move(done);
+  fetch->replica_id = h.api_version >= 15 ? req.replica_state.replica_id : req.replica_id;
+  fetch->replica_epoch = req.replica_state.replica_epoch;
+  if (fetch->replica_id >= 0) ++counters_.follower_fetches;
+  if (h.api_version >= 13) {
+    // Topics are named by id (inter-broker versions only): an unknown id keeps an empty name,
+    // which no partition has.
+    for (auto& t : req.topics) {
+      t.topic.clear();
+      for (const auto& [name, topic] : controller_.image().topics) {
+        if (topic.id == t.topic_id) t.topic = name;
+      }
+    }
+  }
   int32_t wait_ms = std::clamp(req.max_wait_ms, 0, kFetchWaitMaxMs);
   fetch->deadline = env_.clock.now() + milliseconds(wait_ms);
   for (auto& t : req.topics) {
@@ -148,7 +164,7 @@ void KafkaApis::read_fetch(std::shared_ptr<DelayedFetch> fetch) {
   auto any_error = std::make_shared<bool>(false);
   std::vector<Step> steps;
   for (auto& t : fetch->req.topics) {
-    fetch->resp.responses.push_back({t.topic, {}});
+    fetch->resp.responses.push_back({t.topic, {}, t.topic_id});
     size_t ti = fetch->resp.responses.size() - 1;
     for (auto& p : t.partitions) {
       fetch->resp.responses[ti].partitions.push_back({});
@@ -158,9 +174,20 @@ void KafkaApis::read_fetch(std::shared_ptr<DelayedFetch> fetch) {
         out.partition_index = p.partition;
         out.records = Bytes{};
         Partition* partition = replicas_.partition(topic, p.partition);
-        if (!partition || !partition->is_leader()) {
-          out.error_code = code(partition ? ErrorCode::not_leader_or_follower
-                                          : ErrorCode::unknown_topic_or_partition);
+        bool from_follower = fetch->replica_id >= 0;
+        // KIP-392: a consumer that names its rack (v11+) may read from a follower, up to the
+        // follower's high watermark. Others, and followers, read from the leader only.
+        bool follower_read_ok =
+            !from_follower && fetch->header.api_version >= 11 && !fetch->req.rack_id.empty();
+        ErrorCode refused = ErrorCode::none;
+        if (!partition) {
+          refused = fetch->header.api_version >= 13 ? ErrorCode::unknown_topic_id
+                                                    : ErrorCode::unknown_topic_or_partition;
+        } else if (!partition->is_leader() && !follower_read_ok) {
+          refused = ErrorCode::not_leader_or_follower;
+        }
+        if (refused != ErrorCode::none) {
+          out.error_code = code(refused);
           *any_error = true;
           return next(Status::Ok());
         }
@@ -178,19 +205,37 @@ void KafkaApis::read_fetch(std::shared_ptr<DelayedFetch> fetch) {
         // (KIP-74: a consumer must be able to make progress past a large batch).
         size_t limit = std::min<size_t>(std::max(0, p.partition_max_bytes), *budget);
         if (limit == 0 && fetch->bytes_read > 0) return next(Status::Ok());
-        partition->read(p.fetch_offset, std::max<size_t>(limit, 1),
-                        guarded(alive_, [fetch, ti, pi, budget, any_error, next](FetchOutcome r) {
-                          auto& out = fetch->resp.responses[ti].partitions[pi];
-                          out.error_code = code(r.error);
-                          if (r.error != ErrorCode::none) *any_error = true;
-                          out.high_watermark = r.high_watermark;
-                          out.last_stable_offset = r.last_stable_offset;
-                          out.log_start_offset = r.log_start_offset;
-                          fetch->bytes_read += r.records.size();
-                          *budget -= std::min(*budget, r.records.size());
-                          out.records = Bytes(r.records.begin(), r.records.end());
-                          next(Status::Ok());
-                        }));
+        auto read = [partition, from_follower](int64_t offset, size_t max_bytes,
+                                               std::function<void(FetchOutcome)> then) {
+          if (from_follower) return partition->read_for_follower(offset, max_bytes, then);
+          partition->read(offset, max_bytes, then);
+        };
+        if (from_follower) {
+          // The fetch offset is the follower's log end: the leader's view of it moves, and with
+          // it perhaps the high watermark and the ISR.
+          ErrorCode e = partition->record_follower_fetch(fetch->replica_id, fetch->replica_epoch,
+                                                         p.fetch_offset);
+          if (e != ErrorCode::none) {
+            out.error_code = code(e);
+            *any_error = true;
+            return next(Status::Ok());
+          }
+          controller_.on_follower_fetch(*partition);
+          out.high_watermark = partition->high_watermark();
+        }
+        read(p.fetch_offset, std::max<size_t>(limit, 1),
+             guarded(alive_, [fetch, ti, pi, budget, any_error, next](FetchOutcome r) {
+               auto& out = fetch->resp.responses[ti].partitions[pi];
+               out.error_code = code(r.error);
+               if (r.error != ErrorCode::none) *any_error = true;
+               out.high_watermark = r.high_watermark;
+               out.last_stable_offset = r.last_stable_offset;
+               out.log_start_offset = r.log_start_offset;
+               fetch->bytes_read += r.records.size();
+               *budget -= std::min(*budget, r.records.size());
+               out.records = Bytes(r.records.begin(), r.records.end());
+               next(Status::Ok());
+             }));
       });
     }
   }
@@ -223,10 +268,14 @@ void KafkaApis::read_fetch(std::shared_ptr<DelayedFetch> fetch) {
             }));
 }
 
-void KafkaApis::on_new_data(Partition& partition, size_t bytes) {
+void KafkaApis::on_new_data(Partition& partition, size_t bytes, DataEvent event) {
   std::vector<std::shared_ptr<DelayedFetch>> ready;
   for (auto& fetch : delayed_) {
     if (!fetch->partitions.contains({partition.topic(), partition.index()})) continue;
+    // Followers wait for appends, consumers for what the high watermark makes readable.
+    bool wanted =
+        fetch->replica_id >= 0 ? event == DataEvent::appended : event == DataEvent::high_watermark;
+    if (!wanted) continue;
     fetch->bytes_arrived += bytes;
     if (fetch->bytes_read + fetch->bytes_arrived >=
         static_cast<size_t>(std::max(0, fetch->req.min_bytes))) {
@@ -321,6 +370,44 @@ void KafkaApis::on(const k::RequestHeader& h, k::ListOffsetsRequest req,
     }
   }
   run_steps(std::move(steps), [resp, done](const Status&) { done(std::move(*resp)); });
+}
+
+// --- OffsetForLeaderEpoch ---------------------------------------------------------------------
+
+// KIP-101 / KIP-279: where the leader's log ends for an epoch: the largest epoch it holds at or
+// below the one asked, and the start of the next (or its log end for its own epoch). Followers
+// truncate there; consumers (KIP-320) check their position.
+void KafkaApis::on(const k::RequestHeader&, k::OffsetForLeaderEpochRequest req,
+                   std::function<void(k::OffsetForLeaderEpochResponse)> done) {
+  k::OffsetForLeaderEpochResponse resp;
+  for (const auto& t : req.topics) {
+    auto& rt = resp.topics.emplace_back();
+    rt.topic = t.topic;
+    for (const auto& p : t.partitions) {
+      auto& out = rt.partitions.emplace_back();
+      out.partition = p.partition;
+      Partition* partition = replicas_.partition(t.topic, p.partition);
+      if (!partition) {
+        out.error_code = code(ErrorCode::unknown_topic_or_partition);
+      } else if (!partition->is_leader()) {
+        out.error_code = code(ErrorCode::not_leader_or_follower);
+      } else if (p.current_leader_epoch >= 0 &&
+                 p.current_leader_epoch != partition->leader_epoch()) {
+        out.error_code = code(p.current_leader_epoch > partition->leader_epoch()
+                                  ? ErrorCode::unknown_leader_epoch
+                                  : ErrorCode::fenced_leader_epoch);
+      } else {
+        auto end = partition->log().epochs().end_offset_for(p.leader_epoch,
+                                                            partition->log().log_end_offset());
+        out.leader_epoch = end.epoch;
+        out.end_offset = end.end_offset;
+        // Before KIP-279 the answer was the end offset alone (the follower could not tell
+        // which epoch it belonged to).
+        if (config_.replication.epoch_answer_pre_kip279) out.leader_epoch = log::kUndefinedEpoch;
+      }
+    }
+  }
+  done(std::move(resp));
 }
 
 }  // namespace gregor::broker

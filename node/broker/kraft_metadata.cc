@@ -31,6 +31,8 @@ KRaftMetadata::KRaftMetadata(Env& env, const BrokerConfig& config, ReplicaManage
       node_(node),
       cluster_id_(std::move(cluster_id)),
       incarnation_id_{env.random.next_u64(), env.random.next_u64()},
+      fetchers_(env, config.node_id, config.replication, replicas,
+                [this] { return broker_epoch_; }),
       clean_shutdown_(env.disk, config.log_dir + "/" + std::string(kCleanShutdownFile)) {}
 
 KRaftMetadata::~KRaftMetadata() {
@@ -38,6 +40,7 @@ KRaftMetadata::~KRaftMetadata() {
   if (subscription_ != 0) node_.unsubscribe(subscription_);
   env_.clock.cancel(heartbeat_timer_);
   env_.clock.cancel(waiter_timer_);
+  env_.clock.cancel(isr_timer_);
 }
 
 void KRaftMetadata::start(std::function<void(const Status&)> done) {
@@ -49,6 +52,7 @@ void KRaftMetadata::start(std::function<void(const Status&)> done) {
                         if (node_.raft().leader_id() != controller_id_) forget_controller();
                       });
   on_applied(node_.image());
+  schedule_isr_check();
   // Partitions already in the image at start are opened before the broker serves.
   take_clean_shutdown(guarded(alive_, [this, done] {
     start_done_ = done;
@@ -148,6 +152,13 @@ void KRaftMetadata::on_applied(const metadata::ControllerImage& controller_image
           /*lead=*/false);
     });
   }
+  // A broker that registered again may listen elsewhere: followers of its partitions retarget.
+  if (next.brokers != image_.brokers) {
+    disk_ops_.push_back([this](std::function<void()> next) {
+      for (const auto& [name, topic] : image_.topics) take_leadership(name);
+      next();
+    });
+  }
   image_ = std::move(next);
   // Started on the next turn of the loop, so that a burst of applied entries acts once.
   if (!disk_kick_scheduled_) {
@@ -158,24 +169,6 @@ void KRaftMetadata::on_applied(const metadata::ControllerImage& controller_image
                         }));
   }
   check_waiters();
-}
-
-void KRaftMetadata::take_leadership(const std::string& name) {
-  const TopicImage* topic = image_.topic(name);
-  if (topic == nullptr) return;
-  for (const PartitionImage& p : topic->partitions) {
-    Partition* part = replicas_.partition(name, p.partition);
-    if (!part) continue;
-    // Only an incarnation the controller has unfenced leads: right after a restart the image
-    // may still name this broker leader on the strength of its previous incarnation, whose
-    // unflushed writes may be gone.
-    bool leads = p.leader == config_.node_id && !fenced_;
-    if (leads && (!part->is_leader() || part->leader_epoch() != p.leader_epoch)) {
-      part->become_leader(p.leader_epoch, p.isr);
-    } else if (!leads && part->is_leader()) {
-      part->stop_leading(p.leader_epoch);
-    }
-  }
 }
 
 void KRaftMetadata::run_disk_ops() {
@@ -368,9 +361,16 @@ void KRaftMetadata::on_heartbeat(Result<k::BrokerHeartbeatResponse> r) {
 }
 
 void KRaftMetadata::shutdown(std::function<void(const Status&)> done) {
-  if (broker_epoch_ < 0 || shutting_down_) return done(Status::Ok());
+  // Followers stop fetching once the shutdown is over: the logs close next.
+  if (broker_epoch_ < 0 || shutting_down_) {
+    fetchers_.stop_all();
+    return done(Status::Ok());
+  }
   shutting_down_ = true;
-  shutdown_done_ = std::move(done);
+  shutdown_done_ = [this, done](const Status& s) {
+    fetchers_.stop_all();
+    done(s);
+  };
   shutdown_deadline_ = env_.clock.now() + kControlledShutdownMax;
   spdlog::info("broker {}: controlled shutdown", config_.node_id);
   if (!heartbeat_in_flight_) send_heartbeat();

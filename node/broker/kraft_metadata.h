@@ -36,6 +36,7 @@
 
 #include "base/env.h"
 #include "node/broker/metadata_authority.h"
+#include "node/broker/replica_fetcher.h"
 #include "node/broker/replica_manager.h"
 #include "node/controller/metadata_node.h"
 #include "node/kafka/messages_controller.h"
@@ -65,6 +66,7 @@ class KRaftMetadata final : public MetadataAuthority {
   void delete_topic(const std::string& name, std::function<void(TopicResult)> done) override;
   void allocate_producer_id(std::function<void(Result<int64_t>)> done) override;
   void logs_closed(std::function<void()> done) override;
+  void on_follower_fetch(Partition& partition) override;
 
   int64_t broker_epoch() const { return broker_epoch_; }
   bool fenced() const { return fenced_; }
@@ -73,8 +75,15 @@ class KRaftMetadata final : public MetadataAuthority {
   // Metadata publishing.
   void on_applied(const metadata::ControllerImage& image);
   void run_disk_ops();
-  // Leader or not, at the epoch the current image gives, for each open partition of the topic.
+  // Leader or follower, at the epoch the current image gives, for each open partition of the
+  // topic (kraft_metadata_replication.cc).
   void take_leadership(const std::string& name);
+  // Partition replication (kraft_metadata_replication.cc): the periodic ISR check (Kafka's
+  // isr-expiration task, every replica.lag.time.max.ms / 2), and ISR changes sent to the
+  // controller with AlterPartition.
+  void schedule_isr_check();
+  void maybe_change_isr(Partition& partition);
+  void send_alter_partition(Partition& partition, std::vector<int32_t> isr);
   void check_waiters();
   void maybe_started();
 
@@ -140,6 +149,9 @@ class KRaftMetadata final : public MetadataAuthority {
   int64_t producer_id_end_ = 0;
   bool producer_ids_in_flight_ = false;
   std::deque<std::function<void(Result<int64_t>)>> producer_id_waiters_;
+
+  ReplicaFetchers fetchers_;
+  TimerId isr_timer_ = kNoTimer;
 
   log::CheckpointFile clean_shutdown_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

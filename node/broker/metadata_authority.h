@@ -18,6 +18,8 @@
 
 namespace gregor::broker {
 
+class Partition;
+
 struct TopicRequest {
   std::string name;
   int32_t num_partitions = -1;      // -1: num.partitions
@@ -42,6 +44,8 @@ class MetadataAuthority {
   // After shutdown, once every log closed cleanly (flushed): a last durable word (KRaft: the
   // clean-shutdown file).
   virtual void logs_closed(std::function<void()> done) { done(); }
+  // A follower fetched from `partition`, led here: the ISR may grow (replication only).
+  virtual void on_follower_fetch(Partition& /*partition*/) {}
 
   virtual const MetadataImage& image() const = 0;
   // Whether a topic of that name is being created or deleted right now.

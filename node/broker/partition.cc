@@ -1,6 +1,9 @@
 #include "node/broker/partition.h"
 
+#include <algorithm>
+
 #include "base/fault_points.h"
+#include "base/guarded.h"
 #include "node/log/record_batch.h"
 
 namespace gregor::broker {
@@ -30,20 +33,29 @@ Partition::Partition(std::string topic, int32_t index, std::unique_ptr<log::Log>
       log_(std::move(log)),
       config_(std::move(config)),
       broker_id_(broker_id),
+      replicas_{broker_id},
       isr_{broker_id} {}
 
-void Partition::become_leader(int32_t epoch, std::vector<int32_t> isr) {
-  leader_ = true;
-  leader_epoch_ = epoch;
-  isr_ = std::move(isr);
-  // One replica: everything in the log is on every ISR member.
-  log_->set_high_watermark(log_->log_end_offset());
-  trace_state();
+Partition::~Partition() {
+  *alive_ = false;
+  for (auto& [id, ack] : pending_acks_) log_->env().clock.cancel(ack.timer);
 }
 
-void Partition::stop_leading(int32_t epoch) {
+void Partition::set_roles(const PartitionImage& p) {
+  leader_epoch_ = p.leader_epoch;
+  partition_epoch_ = p.partition_epoch;
+  leader_id_ = p.leader;
+  replicas_ = p.replicas;
+  isr_ = p.isr;
+  pending_isr_.reset();
+}
+
+void Partition::become_follower(const PartitionImage& p) {
+  bool was_leader = leader_;
   leader_ = false;
-  leader_epoch_ = epoch;
+  set_roles(p);
+  followers_.clear();
+  if (was_leader) complete_acks(/*all=*/true, ErrorCode::not_leader_or_follower);
   trace_state();
 }
 
@@ -68,63 +80,43 @@ void Partition::trace_state() {
                                                 .add_raw("isr", isr));
 }
 
-// The planted bug: answer with the offset the batch should get, then append whenever. The
-// prediction is exact while appends succeed (the log assigns offsets in submission order), so
-// only a crash, a failed write or a failed fsync between the answer and durability shows it.
-void Partition::append_acking_first(Bytes records, std::function<void(AppendOutcome)> done) {
-  auto header = log::parse_batch_header(records);
-  int64_t count = header.ok() ? header->last_offset_delta + 1 : 1;
-  AppendOutcome out;
-  out.base_offset = std::max(predicted_end_offset_, log_->log_end_offset());
-  out.log_start_offset = log_->log_start_offset();
-  predicted_end_offset_ = out.base_offset + count;
-  done(out);
-  log_->append(std::move(records), leader_epoch_,
-               [this](Result<log::AppendInfo>, std::optional<log::AppendError>) {
-                 if (log_->high_watermark() < log_->log_end_offset()) {
-                   log_->set_high_watermark(log_->log_end_offset());
-                   if (on_new_data_) on_new_data_(*this, 0);
-                 }
-                 trace_state();
-               });
+void Partition::notify(size_t bytes, DataEvent event) {
+  if (on_new_data_) on_new_data_(*this, bytes, event);
 }
 
-void Partition::append(Bytes records, int16_t acks, std::function<void(AppendOutcome)> done) {
-  if (acks == -1 && static_cast<int32_t>(isr_.size()) < config_.min_insync_replicas) {
-    return done(AppendOutcome{
-        ErrorCode::not_enough_replicas,
-        fmt::format("ISR {} < min.insync.replicas {}", isr_.size(), config_.min_insync_replicas)});
+void Partition::note_appended(int64_t end_offset, size_t bytes) {
+  if (above_hw_bytes_.size() >= kAboveHwEntriesMax) {
+    auto oldest = above_hw_bytes_.front();
+    above_hw_bytes_.pop_front();
+    above_hw_bytes_.front().second += oldest.second;
   }
-  if (bugs_.ack_before_append) return append_acking_first(std::move(records), std::move(done));
-  size_t bytes = records.size();
-  log_->append(
-      std::move(records), leader_epoch_,
-      [this, bytes, done](Result<log::AppendInfo> info, std::optional<log::AppendError> e) {
-        AppendOutcome out;
-        out.log_start_offset = log_->log_start_offset();
-        if (e) {
-          out.error = e->code;
-          out.message = e->status.message();
-          // A duplicate sequence still reports where the batch is, as Kafka does.
-          return done(out);
-        }
-        if (!info.ok()) {
-          out.error = error_for(info.status());
-          out.message = info.status().message();
-          trace_state();
-          return done(out);
-        }
-        out.base_offset = info->first_offset;
-        out.log_append_time = info->log_append_time;
-        // The ISR is this broker alone: the batch is on all of it.
-        if (log_->high_watermark() < log_->log_end_offset()) {
-          log_->set_high_watermark(log_->log_end_offset());
-          if (on_new_data_) on_new_data_(*this, bytes);
-        }
-        trace_state();
-        done(out);
-      });
+  above_hw_bytes_.emplace_back(end_offset, bytes);
 }
+
+size_t Partition::take_readable_bytes(int64_t high_watermark) {
+  size_t bytes = 0;
+  while (!above_hw_bytes_.empty() && above_hw_bytes_.front().first <= high_watermark) {
+    bytes += above_hw_bytes_.front().second;
+    above_hw_bytes_.pop_front();
+  }
+  return bytes;
+}
+
+// --- Reads ---------------------------------------------------------------------------------
+
+namespace {
+// Keeps the whole batches of `records` that start below `bound`.
+void cut_at(ReadBuffer& records, int64_t bound) {
+  log::BatchIterator it(records);
+  size_t keep = 0;
+  while (auto batch = it.next()) {
+    auto h = log::parse_batch_header(*batch);
+    if (!h.ok() || h->base_offset >= bound) break;
+    keep = it.consumed();
+  }
+  records.resize(keep);
+}
+}  // namespace
 
 void Partition::read(int64_t offset, size_t max_bytes, std::function<void(FetchOutcome)> done) {
   trace_state();  // retention may have moved the log start since the last change traced
@@ -137,26 +129,85 @@ void Partition::read(int64_t offset, size_t max_bytes, std::function<void(FetchO
     out.log_start_offset = log_->log_start_offset();
     return out;
   };
-  if (offset < log_->log_start_offset() || offset > hw) {
+  if (offset < log_->log_start_offset() || offset > log_->log_end_offset()) {
     GREGOR_PROBE(log_->env(), partition_fetch_out_of_range);
     return done(outcome(ErrorCode::offset_out_of_range));
   }
-  if (offset == hw) return done(outcome(ErrorCode::none));
+  // At or past the high watermark (but within the log): nothing readable yet. Kafka answers a
+  // consumer here with no records, not an error: it may have read to a previous leader's high
+  // watermark, which this replica has not reached yet.
+  if (offset >= hw) return done(outcome(ErrorCode::none));
   log_->read(offset, max_bytes, [outcome, hw, done](Result<log::ReadResult> r) {
     if (!r.ok()) return done(outcome(error_for(r.status())));
     FetchOutcome out = outcome(ErrorCode::none);
-    // Cut at the high watermark: batches are whole, and every batch is either below it or not.
-    log::BatchIterator it(r->batches);
-    size_t keep = 0;
-    while (auto batch = it.next()) {
-      auto h = log::parse_batch_header(*batch);
-      if (!h.ok() || h->base_offset >= hw) break;
-      keep = it.consumed();
-    }
     out.records = std::move(r->batches);
-    out.records.resize(keep);
+    cut_at(out.records, hw);  // every batch is either wholly below the high watermark or not
     done(std::move(out));
   });
+}
+
+void Partition::read_for_follower(int64_t offset, size_t max_bytes,
+                                  std::function<void(FetchOutcome)> done) {
+  int64_t hw = log_->high_watermark();
+  FetchOutcome base;
+  base.high_watermark = hw;
+  base.last_stable_offset = hw;
+  base.log_start_offset = log_->log_start_offset();
+  if (offset < log_->log_start_offset() || offset > log_->log_end_offset()) {
+    base.error = ErrorCode::offset_out_of_range;
+    return done(base);
+  }
+  if (offset == log_->log_end_offset()) return done(base);
+  int64_t end = log_->log_end_offset();
+  log_->read(offset, max_bytes, [base, end, done](Result<log::ReadResult> r) {
+    FetchOutcome out = base;
+    if (!r.ok()) {
+      out.error = error_for(r.status());
+      return done(out);
+    }
+    out.records = std::move(r->batches);
+    cut_at(out.records, end);
+    done(std::move(out));
+  });
+}
+
+// --- Follower ------------------------------------------------------------------------------
+
+void Partition::append_from_leader(Bytes records, int64_t leader_high_watermark,
+                                   std::function<void(const Status&)> done) {
+  size_t bytes = records.size();
+  log_->append_as_follower(
+      std::move(records),
+      guarded(alive_, [this, bytes, leader_high_watermark, done](Result<log::AppendInfo> info) {
+        if (!info.ok()) {
+          trace_state();
+          return done(info.status());
+        }
+        if (info->first_offset >= 0) {
+          note_appended(info->last_offset + 1, bytes);
+          notify(bytes, DataEvent::appended);
+        }
+        apply_leader_high_watermark(leader_high_watermark);
+        trace_state();
+        done(Status::Ok());
+      }));
+}
+
+void Partition::apply_leader_high_watermark(int64_t leader_high_watermark) {
+  int64_t hw = std::min(leader_high_watermark, log_->log_end_offset());
+  if (hw > log_->high_watermark()) raise_high_watermark(hw);
+}
+
+void Partition::truncate_to(int64_t offset, std::function<void(const Status&)> done) {
+  if (offset >= log_->log_end_offset()) return done(Status::Ok());
+  std::erase_if(above_hw_bytes_, [offset](const auto& e) { return e.first > offset; });
+  log_->truncate_to(offset, guarded(alive_, [this, offset, done](const Status& s) {
+                      if (s.ok() && log_->high_watermark() > offset) {
+                        log_->set_high_watermark(offset);
+                      }
+                      trace_state();
+                      done(s);
+                    }));
 }
 
 }  // namespace gregor::broker

@@ -60,10 +60,10 @@ void ReplicaManager::open_partition(const std::string& topic, const PartitionIma
         auto part = std::make_unique<Partition>(topic, p.partition, std::move(log).value(), config,
                                                 config_.node_id);
         part->set_bugs(config_.bugs);
-        if (lead && p.leader == config_.node_id) part->become_leader(p.leader_epoch, p.isr);
-        part->set_on_new_data([this](Partition& changed, size_t bytes) {
-          if (on_new_data_) on_new_data_(changed, bytes);
+        part->set_on_new_data([this](Partition& changed, size_t bytes, DataEvent event) {
+          if (on_new_data_) on_new_data_(changed, bytes, event);
         });
+        if (lead && p.leader == config_.node_id) part->become_leader(p);
         partitions_[{topic, p.partition}] = std::move(part);
         done(Status::Ok());
       }));

@@ -42,8 +42,8 @@ class ReplicaManager {
   void start_maintenance();
 
   Partition* partition(const std::string& topic, int32_t index);
-  // Runs after any partition's high watermark advanced (delayed fetches wait on this).
-  void set_on_new_data(std::function<void(Partition&, size_t bytes)> f) {
+  // Runs after any partition's log end or high watermark advanced (delayed fetches wait on it).
+  void set_on_new_data(std::function<void(Partition&, size_t bytes, DataEvent)> f) {
     on_new_data_ = std::move(f);
   }
   const std::map<std::pair<std::string, int32_t>, std::unique_ptr<Partition>>& partitions() const {
@@ -62,7 +62,7 @@ class ReplicaManager {
   Env& env_;
   const BrokerConfig& config_;
   std::map<std::pair<std::string, int32_t>, std::unique_ptr<Partition>> partitions_;
-  std::function<void(Partition&, size_t bytes)> on_new_data_;
+  std::function<void(Partition&, size_t bytes, DataEvent)> on_new_data_;
   bool halting_ = false;  // a log dir failure asked the process to halt
   bool maintaining_ = false;
   TimerId retention_timer_ = kNoTimer;

@@ -125,6 +125,7 @@ void populate_elr(const PartitionRegistration& p, int32_t min_isr,
 struct Election {
   int32_t leader = kNoLeader;
   bool unclean = false;
+  bool last_known_elr = false;  // elected from the last known ELR (see elect)
 };
 
 // Kafka's electAnyLeader (ONLINE or UNCLEAN election).
@@ -140,6 +141,19 @@ Election elect(const ControllerImage& image, const PartitionRegistration& p, con
   if (unclean_allowed) {
     for (int32_t r : p.replicas)
       if (acceptable_leader(image, r)) return {r, true};
+  }
+  // KIP-966's recovery when both the ISR and the ELR are empty: every member left uncleanly
+  // (a crash or power loss, not a controlled shutdown), so none is eligible, but the last known
+  // ELR still names the replicas that were eligible when they went. Each of them holds every
+  // record acknowledged with acks=all (they were in the ISR while the ISR had min.insync.replicas
+  // members, and below that acks=all is refused), as far as their disk kept it: with a flush
+  // policy that fsyncs (log.flush.interval.messages = 1) nothing acknowledged is lost, without one
+  // the unflushed tail may be, as with Kafka's own "balanced" recovery of the last known leader.
+  // Kafka compares the candidates' logs first (GetReplicaLogInfo); Gregor takes the first back,
+  // in replica order, which loses only records never acknowledged with acks=all.
+  if (t.isr.empty() && t.elr.empty() && !t.last_known_elr.empty()) {
+    for (int32_t r : p.replicas)
+      if (contains(t.last_known_elr, r) && acceptable_leader(image, r)) return {r, false, true};
   }
   return {kNoLeader, false};
 }
@@ -168,6 +182,10 @@ std::optional<PartitionChangeRecord> build_partition_change(const ControllerImag
     if (contains(t.elr, e.leader)) {  // elected from the ELR: it is the ISR now
       t.isr = {e.leader};
       t.elr = without(t.elr, {e.leader});
+    }
+    if (e.last_known_elr) {  // the last known ELR's member is the ISR now; the others rejoin it
+      t.isr = {e.leader};
+      t.last_known_elr.clear();
     }
     record.leader = e.leader;
     if (e.unclean) {

@@ -9,8 +9,9 @@
 //   request writes nothing;
 // - no leader is fenced, in controlled shutdown or outside the ISR;
 // - leader epochs and partition epochs never decrease, and a leader change bumps the leader epoch;
-// - without unclean election a new leader comes from the previous ISR or ELR and no partition is
-//   RECOVERING; without ELR no ELR exists and no ISR is empty;
+// - without unclean election a new leader comes from the previous ISR or ELR (or, both empty,
+//   the last known ELR) and no partition is RECOVERING; without ELR no ELR exists and no ISR is
+//   empty;
 // - an AlterPartition answer reports the partition as the image now holds it.
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
@@ -82,6 +83,7 @@ class World {
   const ControllerImage& image() const { return image_; }
   int changes = 0;
   int unclean_elections = 0;
+  int last_known_elections = 0;
   int alters_accepted = 0;
   int elr_members = 0;
   int shutdowns = 0;
@@ -222,7 +224,15 @@ class World {
             return std::find(v.begin(), v.end(), p.leader) != v.end();
           };
           bool clean = in(q.isr) || in(q.elr);
-          if (!clean) {
+          // KIP-966 recovery: once the ISR and the ELR are empty (perhaps only within this
+          // decision), a member of the last known ELR leads again, alone in the ISR.
+          bool last_known = !clean && in(q.last_known_elr);
+          if (last_known) {
+            RC_ASSERT(config_.eligible_leader_replicas);
+            RC_ASSERT(p.isr == std::vector<int32_t>{p.leader});
+            ++last_known_elections;
+          }
+          if (!clean && !last_known) {
             RC_ASSERT(unclean);
             RC_ASSERT(p.leader_recovery_state == 1);
             ++unclean_elections;
@@ -253,6 +263,7 @@ RC_GTEST_PROP(ControllerLogic, RandomOperationSequencesKeepTheClusterSane, ()) {
   for (int i = 0; i < steps; ++i) world.step();
   RC_CLASSIFY(world.changes >= 5, "5+ partition changes");
   RC_CLASSIFY(world.unclean_elections > 0, "unclean elections");
+  RC_CLASSIFY(world.last_known_elections > 0, "last known ELR elections");
   RC_CLASSIFY(!world.image().topics.empty(), "topics left");
   RC_CLASSIFY(world.alters_accepted > 0, "AlterPartition accepted");
   RC_CLASSIFY(world.elr_members > 0, "ELR used");

@@ -331,6 +331,29 @@ TEST(Elections, AnUncleanShutdownLeavesTheElrACleanOneDoesNot) {
   }
 }
 
+TEST(Elections, EveryoneGoneUncleanlyTheLastKnownElrComesBackAsLeader) {
+  TestCluster c;
+  c.start_brokers(3);
+  Uuid t = c.create_topic("t", 1, 3, {{"min.insync.replicas", "2"}});
+  c.heartbeat(1, true);  // ISR [2,3]
+  c.heartbeat(2, true);  // ISR [3], ELR [2]
+  c.heartbeat(3, true);  // ISR [], ELR [2,3]
+  ASSERT_EQ(c.partition(t, 0).leader, -1);
+  ASSERT_EQ(c.partition(t, 0).elr, (V{2, 3}));
+  // Both come back from crashes: neither is eligible any more, both are remembered.
+  ASSERT_TRUE(c.register_broker(3, 3, -1).error.ok());
+  ASSERT_TRUE(c.register_broker(2, 2, -1).error.ok());
+  EXPECT_EQ(c.partition(t, 0).elr, V{});
+  EXPECT_EQ(c.partition(t, 0).last_known_elr, (V{2, 3}));
+  EXPECT_EQ(c.partition(t, 0).leader, -1);  // registered but fenced: not acceptable yet
+  c.heartbeat(3, false);                    // unfenced: the first last-known member back leads
+  const auto& p = c.partition(t, 0);
+  EXPECT_EQ(p.leader, 3);
+  EXPECT_EQ(p.isr, V{3});
+  EXPECT_EQ(p.last_known_elr, V{});
+  EXPECT_EQ(p.leader_recovery_state, 0);
+}
+
 // --- Topics ----------------------------------------------------------------------------------
 
 TEST(CreateTopics, PlacesReplicasStripedOverUsableBrokersFromTheStartIndex) {

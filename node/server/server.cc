@@ -40,6 +40,8 @@ controller::ControllerConfig logic_config(const broker::BrokerConfig& c) {
   l.default_min_insync_replicas = c.min_insync_replicas;
   l.session_timeout = c.broker_session_timeout_ms;
   l.unclean_leader_election = c.unclean_leader_election_enable;
+  l.broker_epoch_fencing = !c.legacy_disable_broker_epoch_fencing;
+  l.eligible_leader_replicas = !c.legacy_disable_eligible_leader_replicas;
   return l;
 }
 

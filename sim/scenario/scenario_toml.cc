@@ -201,8 +201,7 @@ Status Parser::read_cluster() {
 
 // ---- Staged limits: lift these as the features land ------------------------------------------
 // A quorum of 1, 3 or 5 voters (an even count adds no fault tolerance); several brokers need it
-// (the local controller serves one broker). Topics keep one replica until partition replication
-// lands (issue 8): read_topic refuses replication_factor > 1.
+// (the local controller serves one broker).
 Status Parser::check_staged_limits(const Table& cluster) const {
   auto line = [&](std::string_view key) {
     const toml::node* n = cluster.find(key);
@@ -253,12 +252,6 @@ Status Parser::read_topic(const Table& t) {
     return t.error("replication_factor",
                    fmt::format("replication_factor = {} is more than brokers = {}",
                                topic.replication_factor, s_.brokers));
-  }
-  if (topic.replication_factor > 1) {
-    return t.error("replication_factor",
-                   fmt::format("replication_factor = {}: only 1 until partition replication "
-                               "lands (issue 8)",
-                               topic.replication_factor));
   }
   const toml::table* config = nullptr;
   GREGOR_RETURN_IF_ERROR(t.read_table("config", config));

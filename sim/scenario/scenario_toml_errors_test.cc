@@ -165,9 +165,9 @@ TEST(ScenarioTomlErrors, StagedLimitsAndReplication) {
             "f.toml:3: key 'topic[1].replication_factor': replication_factor = 2 is more than "
             "brokers = 1");
   EXPECT_EQ(error_of("[cluster]\nbrokers = 3\ncontrollers = 3\n[[topic]]\nname = \"t\"\n"
-                     "replication_factor = 2\n"),
-            "f.toml:6: key 'topic[1].replication_factor': replication_factor = 2: only 1 until "
-            "partition replication lands (issue 8)");
+                     "replication_factor = 4\n"),
+            "f.toml:6: key 'topic[1].replication_factor': replication_factor = 4 is more than "
+            "brokers = 3");
   EXPECT_EQ(error_of("[cluster]\nbrokers = 3\ncontrollers = 3\n[cluster.config]\n"
                      "\"process.roles\" = \"broker\"\n"),
             "f.toml:5: key 'cluster.config.\"process.roles\"': set by the runner for each broker; "
