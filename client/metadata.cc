@@ -122,6 +122,10 @@ void MetadataClient::on_link_ready(const net::Address& address, const Status& s)
   if (!s.ok()) {
     connect_failed_at_[address] = env_.clock.now();
     links_.erase(it);
+    // As Kafka's NetworkClient on a failed connect: the broker may be gone for good (a crashed
+    // leader whose partitions moved), so ask where things are now rather than retrying it
+    // until metadata.max.age.ms (rate-limited by retry.backoff.ms).
+    request_refresh();
   } else {
     connect_failed_at_.erase(address);
   }
