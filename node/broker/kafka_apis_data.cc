@@ -220,7 +220,7 @@ void KafkaApis::read_fetch(std::shared_ptr<DelayedFetch> fetch) {
             *any_error = true;
             return next(Status::Ok());
           }
-          controller_.on_follower_fetch(*partition);
+          controller_.on_follower_fetch(*partition, fetch->replica_id);
           out.high_watermark = partition->high_watermark();
         }
         read(p.fetch_offset, std::max<size_t>(limit, 1),

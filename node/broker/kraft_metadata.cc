@@ -49,7 +49,16 @@ void KRaftMetadata::start(std::function<void(const Status&)> done) {
                              const metadata::ControllerImage& image) { on_applied(image); },
                       [this] {
                         // A new leader: requests go to it from now on.
-                        if (node_.raft().leader_id() != controller_id_) forget_controller();
+                        if (node_.raft().leader_id() == controller_id_) return;
+                        forget_controller();
+                        // A heartbeat stuck at the old controller would hold the next one back
+                        // until its RPC timeout, longer than a short session at the new one:
+                        // its answer is ignored and the new controller hears from us now.
+                        if (heartbeat_in_flight_ && !shutdown_confirmed_) {
+                          heartbeat_in_flight_ = false;
+                          ++heartbeat_generation_;
+                          schedule_heartbeat(Duration::zero());
+                        }
                       });
   on_applied(node_.image());
   schedule_isr_check();
@@ -315,7 +324,10 @@ void KRaftMetadata::send_heartbeat() {
   req.want_shut_down = shutting_down_;
   heartbeat_in_flight_ = true;
   ch->send(req, kHeartbeatVersion,
-           guarded(alive_, [this](Result<k::BrokerHeartbeatResponse> r) { on_heartbeat(r); }));
+           guarded(alive_, [this, generation =
+                                      heartbeat_generation_](Result<k::BrokerHeartbeatResponse> r) {
+             if (generation == heartbeat_generation_) on_heartbeat(r);
+           }));
 }
 
 void KRaftMetadata::on_heartbeat(Result<k::BrokerHeartbeatResponse> r) {

@@ -66,7 +66,7 @@ class KRaftMetadata final : public MetadataAuthority {
   void delete_topic(const std::string& name, std::function<void(TopicResult)> done) override;
   void allocate_producer_id(std::function<void(Result<int64_t>)> done) override;
   void logs_closed(std::function<void()> done) override;
-  void on_follower_fetch(Partition& partition) override;
+  void on_follower_fetch(Partition& partition, int32_t replica) override;
 
   int64_t broker_epoch() const { return broker_epoch_; }
   bool fenced() const { return fenced_; }
@@ -82,7 +82,8 @@ class KRaftMetadata final : public MetadataAuthority {
   // isr-expiration task, every replica.lag.time.max.ms / 2), and ISR changes sent to the
   // controller with AlterPartition.
   void schedule_isr_check();
-  void maybe_change_isr(Partition& partition);
+  // `fetched`: the follower whose fetch prompted the check (expansion is judged on fetches).
+  void maybe_change_isr(Partition& partition, std::optional<int32_t> fetched);
   void send_alter_partition(Partition& partition, std::vector<int32_t> isr);
   void check_waiters();
   void maybe_started();
@@ -140,6 +141,7 @@ class KRaftMetadata final : public MetadataAuthority {
   bool fenced_ = true;
   TimerId heartbeat_timer_ = kNoTimer;
   bool heartbeat_in_flight_ = false;
+  uint64_t heartbeat_generation_ = 0;  // answers to heartbeats of an older one are ignored
   bool shutting_down_ = false;
   bool shutdown_confirmed_ = false;  // the controller answered should_shut_down
   std::function<void(const Status&)> shutdown_done_;

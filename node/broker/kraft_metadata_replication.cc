@@ -60,19 +60,19 @@ void KRaftMetadata::schedule_isr_check() {
   isr_timer_ = env_.clock.schedule(every, guarded(alive_, [this] {
                                      isr_timer_ = kNoTimer;
                                      for (const auto& [key, part] : replicas_.partitions()) {
-                                       if (part->is_leader()) maybe_change_isr(*part);
+                                       if (part->is_leader()) maybe_change_isr(*part, std::nullopt);
                                      }
                                      schedule_isr_check();
                                    }));
 }
 
-void KRaftMetadata::on_follower_fetch(Partition& partition) {
-  maybe_change_isr(partition);
+void KRaftMetadata::on_follower_fetch(Partition& partition, int32_t replica) {
+  maybe_change_isr(partition, replica);
 }
 
-void KRaftMetadata::maybe_change_isr(Partition& partition) {
+void KRaftMetadata::maybe_change_isr(Partition& partition, std::optional<int32_t> fetched) {
   if (shutting_down_ || broker_epoch_ < 0) return;
-  auto isr = partition.isr_change_wanted(config_.replication);
+  auto isr = partition.isr_change_wanted(config_.replication, fetched);
   if (!isr) return;
   send_alter_partition(partition, std::move(*isr));
 }

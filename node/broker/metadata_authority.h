@@ -45,7 +45,7 @@ class MetadataAuthority {
   // clean-shutdown file).
   virtual void logs_closed(std::function<void()> done) { done(); }
   // A follower fetched from `partition`, led here: the ISR may grow (replication only).
-  virtual void on_follower_fetch(Partition& /*partition*/) {}
+  virtual void on_follower_fetch(Partition& /*partition*/, int32_t /*replica*/) {}
 
   virtual const MetadataImage& image() const = 0;
   // Whether a topic of that name is being created or deleted right now.

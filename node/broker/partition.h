@@ -110,9 +110,12 @@ class Partition {
   kafka::ErrorCode record_follower_fetch(int32_t replica, int64_t broker_epoch,
                                          int64_t fetch_offset);
   // The ISR the leader wants now (shrink: members that have not caught up for lag_time_max;
-  // expand: followers at the high watermark and at the start of this leader epoch), or nullopt.
-  // Only one change in flight: nullopt while one is pending.
-  std::optional<std::vector<int32_t>> isr_change_wanted(const ReplicationConfig& config);
+  // expand, when `fetched` names the follower that just fetched: it, if it is at the high
+  // watermark and at the start of this leader epoch), or nullopt. Expansion is judged on a
+  // fetch only, as Kafka's: a cut-off follower's last known log end may still reach an idle
+  // high watermark, and proposing it back would flap the ISR. One change in flight at a time.
+  std::optional<std::vector<int32_t>> isr_change_wanted(const ReplicationConfig& config,
+                                                        std::optional<int32_t> fetched);
   // The change is being sent: counted in the maximal ISR until answered.
   void isr_change_sent(std::vector<int32_t> isr);
   // The controller's answer (nullopt: failed, or refused); applied when it is newer.

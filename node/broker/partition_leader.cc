@@ -206,6 +206,9 @@ ErrorCode Partition::record_follower_fetch(int32_t replica, int64_t broker_epoch
   FollowerState& f = it->second;
   MonoTime now = log_->env().clock.now();
   int64_t leader_end = log_->log_end_offset();
+  // Past this log's end the follower holds records this leader does not (it has not truncated
+  // where they diverge): it must not count as holding anything here.
+  if (fetch_offset > leader_end) return ErrorCode::offset_out_of_range;
   // Kafka's ReplicaState.updateFetchState: caught up now if at the log end; caught up as of the
   // previous fetch if it has reached what the log end was then.
   if (fetch_offset >= leader_end) {
@@ -221,7 +224,8 @@ ErrorCode Partition::record_follower_fetch(int32_t replica, int64_t broker_epoch
   return ErrorCode::none;
 }
 
-std::optional<std::vector<int32_t>> Partition::isr_change_wanted(const ReplicationConfig& config) {
+std::optional<std::vector<int32_t>> Partition::isr_change_wanted(const ReplicationConfig& config,
+                                                                 std::optional<int32_t> fetched) {
   MonoTime now = log_->env().clock.now();
   if (!leader_ || pending_isr_ || now < isr_retry_after_) return std::nullopt;
   std::vector<int32_t> next;
@@ -239,9 +243,11 @@ std::optional<std::vector<int32_t>> Partition::isr_change_wanted(const Replicati
   if (changed) return next;
   // Expansion (Kafka's isFollowerInSync): at the high watermark, and (KAFKA-7128) at the start
   // of this leader's epoch: before that the follower may still hold a diverged tail.
-  int64_t epoch_start = log_->epochs().start_offset(leader_epoch_).value_or(0);
+  // Until the epoch's start is in the cache (its assignment is queued behind appends), the log
+  // end stands in: no follower is below it by mistake.
+  int64_t epoch_start = log_->epochs().start_offset(leader_epoch_).value_or(log_->log_end_offset());
   for (int32_t r : replicas_) {
-    if (r == broker_id_ || contains(isr_, r)) continue;
+    if (r != fetched || r == broker_id_ || contains(isr_, r)) continue;
     auto it = followers_.find(r);
     if (it == followers_.end() || it->second.log_end_offset < 0) continue;
     int64_t leo = it->second.log_end_offset;

@@ -126,9 +126,17 @@ void ReplicaFetcher::send_truncation() {
     for (auto& [key, f] : partitions_) {
       if (f.phase != Phase::truncating) continue;
       f.phase = Phase::fetching;
-      steps.push_back([this, key](Next next) {
+      steps.push_back([this, alive = alive_, key](Next next) {
+        if (!*alive) return next(Status::Ok());  // steps outlive a fetcher that is gone
         Partition* p = replicas_.partition(key.first, key.second);
         if (!p) return next(Status::Ok());
+        env_.tracer.event("replica.truncate", TraceFields()
+                                                  .add("topic", key.first)
+                                                  .add("partition", key.second)
+                                                  .add("leader", leader_id_)
+                                                  .add("to", p->high_watermark())
+                                                  .add("leo", p->log().log_end_offset())
+                                                  .add("why", "high watermark (legacy)"));
         p->truncate_to(p->high_watermark(), next);
       });
     }
@@ -201,7 +209,8 @@ void ReplicaFetcher::send_truncation() {
                                              .add("leader_end", answer.end_offset)
                                              .add("to", cut.offset)
                                              .add("leo", p->log().log_end_offset()));
-                       steps.push_back([this, key, cut](Next next) {
+                       steps.push_back([this, alive = alive_, key, cut](Next next) {
+                         if (!*alive) return next(Status::Ok());
                          Partition* part = replicas_.partition(key.first, key.second);
                          if (!part) return next(Status::Ok());
                          part->truncate_to(cut.offset, next);
@@ -282,8 +291,9 @@ void ReplicaFetcher::send_fetch() {
             Bytes records = answer.records ? std::move(*answer.records) : Bytes{};
             Key k3 = *key;
             uint64_t generation = gen->second.first;
-            steps.push_back([this, k3, generation, asked_offset, hw,
+            steps.push_back([this, alive = alive_, k3, generation, asked_offset, hw,
                              records = std::move(records)](Next next) mutable {
+              if (!*alive) return next(Status::Ok());
               // Appended only onto the log end the fetch asked from (a truncation or another
               // round may have moved it since).
               auto it = partitions_.find(k3);
@@ -331,6 +341,9 @@ void ReplicaFetchers::follow(const std::string& topic, int32_t index, kafka::Uui
   for (auto& [id, f] : fetchers_) {
     if (id != leader) f->remove(topic, index);
   }
+  std::erase_if(fetchers_, [leader](const auto& entry) {
+    return entry.first != leader && entry.second->empty();
+  });
   if (it == fetchers_.end()) {
     it = fetchers_
              .emplace(leader, std::make_unique<ReplicaFetcher>(env_, node_id_, leader, address,
@@ -342,6 +355,8 @@ void ReplicaFetchers::follow(const std::string& topic, int32_t index, kafka::Uui
 
 void ReplicaFetchers::unfollow(const std::string& topic, int32_t index) {
   for (auto& [id, f] : fetchers_) f->remove(topic, index);
+  // A fetcher left with nothing to follow goes (and its connection with it).
+  std::erase_if(fetchers_, [](const auto& entry) { return entry.second->empty(); });
 }
 
 }  // namespace gregor::broker

@@ -148,6 +148,11 @@ class LogHarness {
     }
   }
   sim::World& world() { return world_; }
+  // Hands the open log to its new owner (a broker Partition in its tests); the harness keeps
+  // driving the world.
+  std::unique_ptr<Log> release() { return std::move(log_); }
+  // Runs the world until `pred` holds (bounded).
+  void run_until(const std::function<bool()>& pred) { run(pred); }
   sim::SimDisk& disk() { return disk_; }
   sim::SimClock& clock() { return clock_; }
   const std::string& dir() const { return dir_; }

@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <map>
+#include <string>
+#include <utility>
+
 #include "node/log/record_batch.h"
 #include "sim/scenario/server_process.h"
 
@@ -36,6 +40,21 @@ bool summarise(sim::World& world, log::Log& log, std::string& batches) {
 }
 
 }  // namespace
+
+bool replicas_in_sync(sim::Cluster& cluster, const std::vector<sim::NodeId>& brokers) {
+  std::map<std::pair<std::string, int32_t>, std::pair<int64_t, int64_t>> seen;  // leo, hw
+  for (sim::NodeId id : brokers) {
+    auto* process = cluster.service_as<ServerProcess>(id);
+    if (!process || !process->server.broker()) continue;
+    for (auto& [key, partition] : process->server.broker()->replicas().partitions()) {
+      std::pair<int64_t, int64_t> mine{partition->log().log_end_offset(),
+                                       partition->high_watermark()};
+      auto [it, first] = seen.emplace(key, mine);
+      if (!first && it->second != mine) return false;
+    }
+  }
+  return true;
+}
 
 void trace_replica_logs(sim::Cluster& cluster, const std::vector<sim::NodeId>& brokers) {
   sim::World& world = cluster.world();

@@ -126,6 +126,10 @@ uint32_t Run::leader_of(const std::string& topic_partition) {
   if (dash == std::string::npos) return 0;
   std::string topic = topic_partition.substr(0, dash);
   int32_t index = std::atoi(topic_partition.c_str() + dash + 1);
+  // The leader named at the highest leader epoch any running broker knows: a leader cut off from
+  // the controller still names itself at its old epoch.
+  uint32_t best = 0;
+  int32_t best_epoch = -1;
   for (uint32_t b = 1; b <= brokers_.size(); ++b) {
     auto* svc = cluster_.service_as<ServerProcess>(brokers_[b - 1]);
     if (!svc || !svc->server.broker()) continue;
@@ -134,10 +138,14 @@ uint32_t Run::leader_of(const std::string& topic_partition) {
     if (t == image.topics.end() || index < 0 ||
         static_cast<size_t>(index) >= t->second.partitions.size())
       continue;
-    int32_t leader = t->second.partitions[index].leader;
-    if (leader >= 1 && static_cast<uint32_t>(leader) <= brokers_.size()) return leader;
+    const broker::PartitionImage& p = t->second.partitions[index];
+    if (p.leader >= 1 && static_cast<uint32_t>(p.leader) <= brokers_.size() &&
+        p.leader_epoch > best_epoch) {
+      best = static_cast<uint32_t>(p.leader);
+      best_epoch = p.leader_epoch;
+    }
   }
-  return 0;
+  return best;
 }
 
 ClientState& Run::client_state(const std::string& name) {
@@ -383,6 +391,10 @@ void Run::drain_and_read(MonoTime deadline) {
         return fr && fr->done();
       },
       deadline);
+  // Liveness: followers get until the deadline to catch up before the replicas are compared
+  // (replicas-differ-after-heal); a safety run compares them as they are.
+  if (s_.mode == Mode::liveness)
+    world().run_until([&] { return replicas_in_sync(cluster_, brokers_); }, deadline);
   trace_replica_logs(cluster_, brokers_);
   judge(read, controller_available);
 }
