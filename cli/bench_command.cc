@@ -9,6 +9,7 @@
 
 #include "bench/broker_bench.h"
 #include "bench/checker_bench.h"
+#include "bench/cluster_bench.h"
 #include "bench/log_bench.h"
 #include "bench/sim_bench.h"
 #include "cli/sim_command.h"
@@ -42,6 +43,21 @@ int run_broker(const bench::BrokerBenchOptions& options) {
     return 1;
   }
   std::cout << result->dump() << "\n";
+  return 0;
+}
+
+struct ClusterArgs {
+  bench::ClusterBenchOptions options;
+  bool json = false;
+};
+
+int run_cluster(const ClusterArgs& args) {
+  auto result = bench::run_cluster_bench(args.options);
+  if (!result.ok()) {
+    std::cerr << fmt::format("gregor bench cluster: {}\n", result.status().message());
+    return 1;
+  }
+  std::cout << (args.json ? result->dump() + "\n" : bench::cluster_bench_text(*result));
   return 0;
 }
 
@@ -103,6 +119,28 @@ void add_bench_command(CLI::App& app, int* exit_code) {
       ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 16))
       ->capture_default_str();
   broker->callback([broker_options, exit_code] { *exit_code = run_broker(*broker_options); });
+
+  auto cluster_args = std::make_shared<ClusterArgs>();
+  CLI::App* cluster = bench->add_subcommand(
+      "cluster",
+      "Produce throughput (librdkafka, acks=all, 1 KiB records) of three gregor serve processes "
+      "with replication, as a ratio to one gregor serve measured in the same run");
+  cluster->add_flag("--json", cluster_args->json, "Print one JSON object");
+  cluster
+      ->add_option("--dir", cluster_args->options.parent_dir,
+                   "Parent of the temporary directory (configs, logs, data of the nodes)")
+      ->check(CLI::ExistingDirectory)
+      ->capture_default_str();
+  cluster->add_option("--mb", cluster_args->options.mb, "MB of record values per phase")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 16))
+      ->capture_default_str();
+  cluster
+      ->add_option("--rf", cluster_args->options.replication_factor,
+                   "Replication factor of the cluster's topics")
+      ->check(CLI::Range(1, 3))
+      ->capture_default_str();
+  cluster->add_flag("--keep", cluster_args->options.keep_dir, "Keep the directory afterwards");
+  cluster->callback([cluster_args, exit_code] { *exit_code = run_cluster(*cluster_args); });
 
   auto sim_args = std::make_shared<SimArgs>();
   CLI::App* sim = bench->add_subcommand(

@@ -5,7 +5,9 @@
 //     trace hash;
 //   - dedicated controllers (controller-1..3 beside two brokers) boot and can be faulted by name;
 //   - the nemesis aims at controllers: dedicated ones and the active one;
-//   - an isolated leader without check-quorum is reported as controller-split-brain.
+//   - an isolated leader without check-quorum is reported as controller-split-brain;
+//   - "leader:TOPIC/PARTITION" names the partition's leader when the fault fires, and a later
+//     entry names its successor.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -164,6 +166,76 @@ for = "6s"
   RunResult fixed = run_scenario(parse_or_die(base), 2);
   EXPECT_TRUE(fixed.pass) << kinds_of(fixed);
   EXPECT_EQ(fixed.violation_counts.count("controller-split-brain"), 0u);
+}
+
+// The node a trace line was written by ("broker-2"), and whether it is a leader's replica.state.
+std::string node_of(const std::string& line) {
+  size_t at = line.find(R"("n":")");
+  if (at == std::string::npos) return "";
+  size_t end = line.find('"', at + 5);
+  return line.substr(at + 5, end - at - 5);
+}
+
+bool leads_events_0(const std::string& line) {
+  return line.find(R"("k":"replica.state","topic":"events","partition":0,"role":"leader")") !=
+         std::string::npos;
+}
+
+// Two crashes of "leader:events/0", 3s apart: each hits the broker that led the partition when
+// it fired (the last replica.state of a leader before it), so the second hits the first's
+// successor and not the first again.
+TEST(RunnerQuorum, LeaderRefsCrashTheLeaderOfTheMoment) {
+  Scenario s = parse_or_die(R"(
+duration = "10s"
+recovery = "20s"
+mode = "liveness"
+[cluster]
+brokers = 3
+controllers = 1
+dedicated_controllers = true
+[cluster.config]
+"log.flush.interval.messages" = 1
+"broker.session.timeout.ms" = 1000
+"broker.heartbeat.interval.ms" = 200
+[[topic]]
+name = "events"
+partitions = 1
+replication_factor = 3
+[[producer]]
+topic = "events"
+rate = 20
+[[consumer]]
+topics = ["events"]
+[[fault]]
+at = "2s"
+kind = "crash"
+nodes = ["leader:events/0"]
+for = "6s"
+[[fault]]
+at = "5s"
+kind = "crash"
+nodes = ["leader:events-0"]
+for = "1s"
+)");
+  RunOptions o;
+  o.keep_trace_lines = true;
+  RunResult r = run_scenario(s, 4, o);
+  EXPECT_TRUE(r.error.empty()) << r.error;
+  EXPECT_TRUE(r.pass) << kinds_of(r);
+  EXPECT_EQ(r.faults["crash"], 2u);
+  std::string leader;
+  std::vector<std::pair<std::string, std::string>> crashes;  // (crashed, leader then)
+  for (const std::string& line : r.trace_kept) {
+    if (leads_events_0(line)) leader = node_of(line);
+    if (line.find(R"("k":"proc.crash")") != std::string::npos)
+      crashes.emplace_back(node_of(line), leader);
+  }
+  ASSERT_EQ(crashes.size(), 2u);
+  for (const auto& [crashed, leader_then] : crashes) {
+    EXPECT_FALSE(crashed.empty());
+    EXPECT_EQ(crashed, leader_then);
+  }
+  EXPECT_NE(crashes[0].first, crashes[1].first);
 }
 
 }  // namespace

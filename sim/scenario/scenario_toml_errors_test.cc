@@ -320,7 +320,17 @@ TEST(ScenarioTomlErrors, FaultNodes) {
             "f.toml:10: key 'fault[1].nodes[1]': topic \"events\" has no partition 2 (it has 2)");
   EXPECT_EQ(error_of(fault(crash + "nodes = [\"leader:events\"]\n")),
             "f.toml:10: key 'fault[1].nodes[1]': \"leader:events\" is not leader:TOPIC-PARTITION "
-            "(e.g. \"leader:events-0\")");
+            "or leader:TOPIC/PARTITION (e.g. \"leader:events-0\")");
+  EXPECT_EQ(error_of(fault(crash + "nodes = [\"leader:events/x\"]\n")),
+            "f.toml:10: key 'fault[1].nodes[1]': \"leader:events/x\" is not "
+            "leader:TOPIC-PARTITION or leader:TOPIC/PARTITION (e.g. \"leader:events-0\")");
+  EXPECT_EQ(error_of(fault(crash + "nodes = [\"leader:/0\"]\n")),
+            "f.toml:10: key 'fault[1].nodes[1]': \"leader:/0\" is not leader:TOPIC-PARTITION or "
+            "leader:TOPIC/PARTITION (e.g. \"leader:events-0\")");
+  EXPECT_EQ(error_of(fault(crash + "nodes = [\"leader:events/2\"]\n")),
+            "f.toml:10: key 'fault[1].nodes[1]': topic \"events\" has no partition 2 (it has 2)");
+  EXPECT_EQ(error_of(fault(crash + "nodes = [\"leader:events/1\", \"leader:events-1\"]\n")),
+            "f.toml:10: key 'fault[1].nodes[2]': node leader:events-1 is listed twice");
   EXPECT_EQ(error_of(fault(crash + "nodes = [1, \"broker-1\"]\n")),
             "f.toml:10: key 'fault[1].nodes[2]': node 1 is listed twice");
   EXPECT_EQ(error_of(fault(crash + "nodes = []\n")),

@@ -317,20 +317,24 @@ Result<NodeRef> FaultReader::read_controller(const toml::node& node, const std::
   return NodeRef{NodeRef::Kind::controller, *k, ""};
 }
 
-// "TOPIC-PARTITION" after "leader:": a declared topic and one of its partitions.
+// "TOPIC-PARTITION" or "TOPIC/PARTITION" after "leader:": a declared topic and one of its
+// partitions. Both spellings name the same NodeRef ("topic-partition", Kafka's own notation); the
+// slash cannot occur in a topic name, so "leader:my-topic/0" reads without guessing.
 Result<NodeRef> FaultReader::read_leader(const toml::node& node, const std::string& path,
                                          std::string_view tp) const {
   const Ctx& cx = t_.cx();
-  size_t dash = tp.rfind('-');
+  size_t cut = tp.find('/');
+  if (cut == std::string_view::npos) cut = tp.rfind('-');
   std::optional<uint32_t> partition;
-  if (dash != std::string_view::npos) partition = parse_index(tp.substr(dash + 1));
-  if (dash == std::string_view::npos || dash == 0 || !partition) {
-    return cx.at(node, path,
-                 fmt::format("\"leader:{}\" is not leader:TOPIC-PARTITION "
-                             "(e.g. \"leader:events-0\")",
-                             tp));
+  if (cut != std::string_view::npos) partition = parse_index(tp.substr(cut + 1));
+  if (cut == std::string_view::npos || cut == 0 || !partition) {
+    return cx.at(
+        node, path,
+        fmt::format("\"leader:{}\" is not leader:TOPIC-PARTITION or leader:TOPIC/PARTITION "
+                    "(e.g. \"leader:events-0\")",
+                    tp));
   }
-  std::string_view topic = tp.substr(0, dash);
+  std::string_view topic = tp.substr(0, cut);
   auto it = u_.topics.find(topic);
   if (it == u_.topics.end()) {
     std::vector<std::string_view> known;
@@ -344,7 +348,7 @@ Result<NodeRef> FaultReader::read_leader(const toml::node& node, const std::stri
         node, path,
         fmt::format("topic \"{}\" has no partition {} (it has {})", topic, *partition, it->second));
   }
-  return NodeRef{NodeRef::Kind::leader, 0, std::string(tp)};
+  return NodeRef{NodeRef::Kind::leader, 0, fmt::format("{}-{}", topic, *partition)};
 }
 
 Status FaultReader::read_end(FaultSpec& f, const KindRule& rule) const {

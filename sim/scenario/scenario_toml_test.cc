@@ -360,6 +360,45 @@ to = 2
   EXPECT_EQ(*back, s);
 }
 
+// A partition leader is "leader:TOPIC-PARTITION" or "leader:TOPIC/PARTITION"; both name the same
+// NodeRef (so naming it in both spellings is naming it twice, scenario_toml_errors_test), and the
+// slash keeps a topic with dashes unambiguous. It is written back dashed.
+TEST(ScenarioToml, LeaderRefsInBothSpellings) {
+  Scenario s = parse_ok(R"([cluster]
+brokers = 3
+controllers = 1
+
+[[topic]]
+name = "events"
+partitions = 2
+
+[[topic]]
+name = "my-topic-1"
+partitions = 3
+
+[[fault]]
+at = "1s"
+kind = "crash"
+nodes = ["leader:events/1", "leader:my-topic-1/2", "leader:my-topic-1-0"]
+
+[[fault]]
+at = "2s"
+kind = "partition"
+groups = [["leader:events/0"], [1, "controller:active"]]
+for = "1s"
+)");
+  ASSERT_EQ(s.timeline.size(), 2u);
+  EXPECT_EQ(s.timeline[0].nodes, (std::vector<NodeRef>{leader("events-1"), leader("my-topic-1-2"),
+                                                       leader("my-topic-1-0")}));
+  EXPECT_EQ(node_ref_text(s.timeline[0].nodes[1]), "leader:my-topic-1-2");
+  const NodeRef active{NodeRef::Kind::active_controller, 0, ""};
+  EXPECT_EQ(s.timeline[1].groups,
+            (std::vector<std::vector<NodeRef>>{{leader("events-0")}, {broker(1), active}}));
+  auto back = parse_scenario(scenario_to_toml(s), "back.toml");
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(*back, s);
+}
+
 TEST(ScenarioToml, TomlQuoteEscapes) {
   EXPECT_EQ(toml_quote("a\"b\\c\n\t\x01\x7f"), "\"a\\\"b\\\\c\\n\\t\\u0001\\u007F\"");
 }
@@ -646,15 +685,16 @@ Scenario parse_file(const std::string& relative) {
   return parse_ok(text.str(), relative);
 }
 
-// The KAFKA-15489 reproduction and its fixed twin differ only in the two legacy.quorum switches
-// (and their name, description and expected outcome): the bug is the switches.
-TEST(ScenarioFiles, Kafka15489TwinsDifferOnlyInTheSwitches) {
-  Scenario bug = parse_file("bugs/kafka_15489.toml");
-  Scenario fixed = parse_file("bugs/kafka_15489_fixed.toml");
-  EXPECT_EQ(bug.expect, "controller-split-brain");
+// A bug reproduction (scenarios/bugs/X.toml, the legacy switches on) and its fixed twin
+// (X_fixed.toml, the switches off) differ only in the switches (and their name, description and
+// expected outcome): the bug is the switches.
+void expect_twins_differ_only_in(const std::string& stem, const std::string& violation,
+                                 const std::set<std::string>& switches) {
+  SCOPED_TRACE(stem);
+  Scenario bug = parse_file("bugs/" + stem + ".toml");
+  Scenario fixed = parse_file("bugs/" + stem + "_fixed.toml");
+  EXPECT_EQ(bug.expect, violation);
   EXPECT_EQ(fixed.expect, "pass");
-  const std::set<std::string> switches = {"legacy.quorum.pre.vote.disable",
-                                          "legacy.quorum.check.quorum.disable"};
   auto value_of = [&](const Scenario& s, const std::string& key) {
     for (auto& [k, v] : s.broker_config)
       if (k == key) return v;
@@ -669,6 +709,56 @@ TEST(ScenarioFiles, Kafka15489TwinsDifferOnlyInTheSwitches) {
     s->description.clear();
     s->expect.clear();
     std::erase_if(s->broker_config, [&](auto& kv) { return switches.count(kv.first) > 0; });
+  }
+  EXPECT_EQ(bug, fixed);
+}
+
+TEST(ScenarioFiles, Kafka15489TwinsDifferOnlyInTheSwitches) {
+  expect_twins_differ_only_in(
+      "kafka_15489", "controller-split-brain",
+      {"legacy.quorum.pre.vote.disable", "legacy.quorum.check.quorum.disable"});
+}
+
+TEST(ScenarioFiles, Kip101TwinsDifferOnlyInTheSwitch) {
+  expect_twins_differ_only_in("kip_101", "lost-write",
+                              {"legacy.replication.truncate.to.high.watermark"});
+}
+
+TEST(ScenarioFiles, Kip279TwinsDifferOnlyInTheSwitch) {
+  expect_twins_differ_only_in("kip_279", "replica-divergence",
+                              {"legacy.replication.epoch.answer.pre.kip.279"});
+}
+
+TEST(ScenarioFiles, Kip966TwinsDifferOnlyInTheSwitch) {
+  expect_twins_differ_only_in("kip_966", "lost-write", {"legacy.eligible.leader.replicas.disable"});
+}
+
+// unclean.leader.election.enable is a real Kafka config, not a legacy switch, but the twins are
+// built the same way: true in the bug, false (Kafka's default) in the fixed twin.
+TEST(ScenarioFiles, UncleanElectionTwinsDifferOnlyInTheConfig) {
+  expect_twins_differ_only_in("unclean_election", "lost-write", {"unclean.leader.election.enable"});
+}
+
+// min.insync.replicas is a number: 1 (Kafka's default) in the bug, 2 in the fixed twin. Dropping
+// the key from both and comparing what is left is the same check as for the switches.
+TEST(ScenarioFiles, MinInsync1TwinsDifferOnlyInTheConfig) {
+  Scenario bug = parse_file("bugs/min_insync_1.toml");
+  Scenario fixed = parse_file("bugs/min_insync_1_fixed.toml");
+  EXPECT_EQ(bug.expect, "lost-write");
+  EXPECT_EQ(fixed.expect, "pass");
+  const std::string key = "min.insync.replicas";
+  auto value_of = [&](const Scenario& s) {
+    for (auto& [k, v] : s.broker_config)
+      if (k == key) return v;
+    return std::string("(absent)");
+  };
+  EXPECT_EQ(value_of(bug), "1");
+  EXPECT_EQ(value_of(fixed), "2");
+  for (Scenario* s : {&bug, &fixed}) {
+    s->name.clear();
+    s->description.clear();
+    s->expect.clear();
+    std::erase_if(s->broker_config, [&](auto& kv) { return kv.first == key; });
   }
   EXPECT_EQ(bug, fixed);
 }
