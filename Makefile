@@ -22,7 +22,7 @@ build: setup $(BUILD)/$(if $(GENERATOR),build.ninja,Makefile)
 
 demo: build
 	@mkdir -p $(DEMO_OUT)
-	$(BUILD)/gregor sim scenarios/default.toml --out $(DEMO_OUT)
+	$(BUILD)/gregor sim scenarios/standard.toml --out $(DEMO_OUT)
 
 $(SAN_BUILD)/build.ninja $(SAN_BUILD)/Makefile:
 	@cmake -S . -B $(SAN_BUILD) $(GENERATOR) -DCMAKE_BUILD_TYPE=Debug -DGREGOR_SANITIZE=ON \
