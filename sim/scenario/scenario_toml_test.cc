@@ -729,6 +729,10 @@ TEST(ScenarioFiles, Kip279TwinsDifferOnlyInTheSwitch) {
                               {"legacy.replication.epoch.answer.pre.kip.279"});
 }
 
+TEST(ScenarioFiles, Kip903TwinsDifferOnlyInTheSwitch) {
+  expect_twins_differ_only_in("kip_903", "lost-write", {"legacy.broker.epoch.fencing.disable"});
+}
+
 TEST(ScenarioFiles, Kip966TwinsDifferOnlyInTheSwitch) {
   expect_twins_differ_only_in("kip_966", "lost-write", {"legacy.eligible.leader.replicas.disable"});
 }
