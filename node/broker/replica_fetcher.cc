@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "base/assert.h"
 #include "base/guarded.h"
 #include "base/steps.h"
 
@@ -149,10 +150,14 @@ void ReplicaFetcher::send_truncation() {
   k::OffsetForLeaderEpochRequest req;
   req.replica_id = node_id_;
   std::map<Key, uint64_t> asked;
+  // A followed partition no longer hosted (its topic deleted) is followed no more.
+  std::erase_if(partitions_, [this](const auto& entry) {
+    return replicas_.partition(entry.first.first, entry.first.second) == nullptr;
+  });
   for (auto& [key, f] : partitions_) {
     if (f.phase != Phase::truncating) continue;
     Partition* p = replicas_.partition(key.first, key.second);
-    if (!p) continue;
+    GREGOR_ASSERT(p != nullptr, "erased above");
     auto latest = p->log().epochs().latest_epoch();
     if (!latest) {
       // No epoch history (an empty or new replica): nothing can have diverged above the high
@@ -234,6 +239,9 @@ void ReplicaFetcher::send_fetch() {
   req.max_wait_ms = static_cast<int32_t>(to_ms(config_.fetch_wait_max));
   req.min_bytes = 1;
   req.max_bytes = config_.fetch_response_max_bytes;
+  std::erase_if(partitions_, [this](const auto& entry) {
+    return replicas_.partition(entry.first.first, entry.first.second) == nullptr;
+  });
   std::map<Key, std::pair<uint64_t, int64_t>> asked;  // generation, fetch offset
   std::map<kafka::Uuid, Key> names;
   for (auto& [key, f] : partitions_) {
