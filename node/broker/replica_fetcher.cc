@@ -57,9 +57,11 @@ ReplicaFetcher::~ReplicaFetcher() {
   channel_->close();
 }
 
-bool ReplicaFetcher::follows(const std::string& topic, int32_t index, int32_t leader_epoch) const {
+bool ReplicaFetcher::follows(const std::string& topic, int32_t index, kafka::Uuid topic_id,
+                             int32_t leader_epoch) const {
   auto it = partitions_.find({topic, index});
-  return it != partitions_.end() && it->second.leader_epoch == leader_epoch;
+  return it != partitions_.end() && it->second.topic_id == topic_id &&
+         it->second.leader_epoch == leader_epoch;
 }
 
 void ReplicaFetcher::add(const std::string& topic, int32_t index, kafka::Uuid topic_id,
@@ -345,7 +347,7 @@ void ReplicaFetchers::follow(const std::string& topic, int32_t index, kafka::Uui
   if (it != fetchers_.end() && it->second->leader_address() != address) {
     it->second->retarget(address);
   }
-  if (it != fetchers_.end() && it->second->follows(topic, index, leader_epoch)) return;
+  if (it != fetchers_.end() && it->second->follows(topic, index, topic_id, leader_epoch)) return;
   for (auto& [id, f] : fetchers_) {
     if (id != leader) f->remove(topic, index);
   }

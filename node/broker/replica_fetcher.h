@@ -50,7 +50,9 @@ class ReplicaFetcher {
   void add(const std::string& topic, int32_t index, kafka::Uuid topic_id, int32_t leader_epoch);
   void remove(const std::string& topic, int32_t index);
   bool empty() const { return partitions_.empty(); }
-  bool follows(const std::string& topic, int32_t index, int32_t leader_epoch) const;
+  // Whether it follows this very partition (a topic deleted and created again has a new id).
+  bool follows(const std::string& topic, int32_t index, kafka::Uuid topic_id,
+               int32_t leader_epoch) const;
   const net::Address& leader_address() const { return channel_->address(); }
   // The leader listens elsewhere now: everything followed starts over there (with truncation).
   void retarget(const net::Address& address);
