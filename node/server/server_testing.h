@@ -124,7 +124,6 @@ class QuorumWorld {
   static sim::Cluster::Options options(uint64_t seed) {
     sim::Cluster::Options o;
     o.seed = seed;
-    if (const char* path = std::getenv("GREGOR_TEST_TRACE")) o.trace.path = path;
     return o;
   }
   Layout layout_;
