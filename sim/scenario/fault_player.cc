@@ -44,6 +44,10 @@ sim::NodeId FaultPlayer::resolve(const NodeRef& ref) const {
       uint32_t b = topology_.leader_of ? topology_.leader_of(ref.name) : 0;
       return b >= 1 && b <= topology_.brokers.size() ? topology_.brokers[b - 1] : 0;
     }
+    case NodeRef::Kind::replica: {
+      uint32_t b = topology_.replica_of ? topology_.replica_of(ref.name, ref.broker) : 0;
+      return b >= 1 && b <= topology_.brokers.size() ? topology_.brokers[b - 1] : 0;
+    }
     case NodeRef::Kind::controller:
       return ref.broker >= 1 && ref.broker <= topology_.controllers.size()
                  ? topology_.controllers[ref.broker - 1]

@@ -1,5 +1,6 @@
 // Plays a fault timeline (scenario.h FaultSpec entries) on a simulated cluster: each entry fires
 // at its time, resolves its NodeRefs then (a "leader:t-0" is whoever leads t-0 at that moment,
+// "replica:t-0#2" the second broker of t-0's replica list in the newest metadata then,
 // "controller:active" whichever controller is active then) and, if it has an end, is undone
 // after its duration, when its `until` event happens, or at heal_all(). Every firing and undo is
 // a trace line ("fault.start" / "fault.end"), so the trace explains the run; a fault that cannot
@@ -23,6 +24,8 @@ struct Topology {
   std::map<std::string, sim::NodeId> clients;  // by process name
   // The broker index (1-based) leading "topic-partition" now, or 0 when unknown.
   std::function<uint32_t(const std::string& topic_partition)> leader_of;
+  // The broker index (1-based) at 1-based position k of "topic-partition"'s replica list, or 0.
+  std::function<uint32_t(const std::string& topic_partition, uint32_t k)> replica_of;
   std::vector<sim::NodeId> controllers;  // dedicated controllers: index k is controller-(k+1)
   // The process whose controller is active now, or 0 when none is (or there is no quorum).
   std::function<sim::NodeId()> active_controller;

@@ -80,7 +80,9 @@ class Run {
   void judge(bool read_complete, bool controller_available);
   std::vector<std::string> bootstrap() const;
   std::vector<client::TopicPartition> partitions_of(const std::vector<std::string>& topics) const;
+  const broker::PartitionImage* newest_image(const std::string& topic_partition);
   uint32_t leader_of(const std::string& topic_partition);
+  uint32_t replica_of(const std::string& topic_partition, uint32_t k);
   sim::NodeId active_controller();
   static check::RaftCheckOptions raft_options(const Scenario& s);
   ClientState& client_state(const std::string& name);
@@ -121,15 +123,14 @@ std::vector<client::TopicPartition> Run::partitions_of(
   return out;
 }
 
-uint32_t Run::leader_of(const std::string& topic_partition) {
+// The partition as the running broker with the highest leader epoch for it sees it, or null: a
+// leader cut off from the controller still names itself at its old epoch.
+const broker::PartitionImage* Run::newest_image(const std::string& topic_partition) {
   size_t dash = topic_partition.rfind('-');
-  if (dash == std::string::npos) return 0;
+  if (dash == std::string::npos) return nullptr;
   std::string topic = topic_partition.substr(0, dash);
   int32_t index = std::atoi(topic_partition.c_str() + dash + 1);
-  // The leader named at the highest leader epoch any running broker knows: a leader cut off from
-  // the controller still names itself at its old epoch.
-  uint32_t best = 0;
-  int32_t best_epoch = -1;
+  const broker::PartitionImage* best = nullptr;
   for (uint32_t b = 1; b <= brokers_.size(); ++b) {
     auto* svc = cluster_.service_as<ServerProcess>(brokers_[b - 1]);
     if (!svc || !svc->server.broker()) continue;
@@ -140,12 +141,22 @@ uint32_t Run::leader_of(const std::string& topic_partition) {
       continue;
     const broker::PartitionImage& p = t->second.partitions[index];
     if (p.leader >= 1 && static_cast<uint32_t>(p.leader) <= brokers_.size() &&
-        p.leader_epoch > best_epoch) {
-      best = static_cast<uint32_t>(p.leader);
-      best_epoch = p.leader_epoch;
-    }
+        (!best || p.leader_epoch > best->leader_epoch))
+      best = &p;
   }
   return best;
+}
+
+uint32_t Run::leader_of(const std::string& topic_partition) {
+  const broker::PartitionImage* p = newest_image(topic_partition);
+  return p ? static_cast<uint32_t>(p->leader) : 0;
+}
+
+uint32_t Run::replica_of(const std::string& topic_partition, uint32_t k) {
+  const broker::PartitionImage* p = newest_image(topic_partition);
+  if (!p || k < 1 || k > p->replicas.size()) return 0;
+  int32_t b = p->replicas[k - 1];
+  return b >= 1 && static_cast<uint32_t>(b) <= brokers_.size() ? static_cast<uint32_t>(b) : 0;
 }
 
 ClientState& Run::client_state(const std::string& name) {
@@ -343,8 +354,12 @@ void Run::play_faults(MonoTime start) {
   std::stable_sort(timeline.begin(), timeline.end(),
                    [](const FaultSpec& a, const FaultSpec& b) { return a.at < b.at; });
   r_.timeline = timeline;
-  Topology topology{brokers_, clients_, [this](const std::string& tp) { return leader_of(tp); },
-                    controllers_, [this] { return active_controller(); }};
+  Topology topology{brokers_,
+                    clients_,
+                    [this](const std::string& tp) { return leader_of(tp); },
+                    [this](const std::string& tp, uint32_t k) { return replica_of(tp, k); },
+                    controllers_,
+                    [this] { return active_controller(); }};
   player_ = std::make_unique<FaultPlayer>(cluster_, std::move(topology));
   for (auto& f : timeline) player_->schedule(f, start);
 }

@@ -38,6 +38,8 @@ std::string node_ref_text(const NodeRef& r) {
       return r.name;
     case NodeRef::Kind::leader:
       return "leader:" + r.name;
+    case NodeRef::Kind::replica:
+      return "replica:" + r.name + "#" + std::to_string(r.broker);
     case NodeRef::Kind::controller:
       return "controller-" + std::to_string(r.broker);
     case NodeRef::Kind::active_controller:

@@ -5,8 +5,9 @@
 //
 // Nodes are named by a NodeRef: a broker by its 1-based index ("1" in TOML, an integer), a client
 // process by its name ("producer-1"), the leader of a partition at the moment the fault fires
-// ("leader:events-0"), a dedicated controller ("controller-2"), or the active controller at the
-// moment the fault fires ("controller:active").
+// ("leader:events-0"), the K-th replica of a partition's replica list at the moment the fault
+// fires ("replica:events-0#2"), a dedicated controller ("controller-2"), or the active controller
+// at the moment the fault fires ("controller:active").
 #pragma once
 
 #include <cstdint>
@@ -31,10 +32,12 @@ inline constexpr uint32_t kValueBytesMax = 1 << 20;
 inline constexpr double kRecordsPerSecondMax = 1e6;
 
 struct NodeRef {
-  enum class Kind : uint8_t { broker, client, leader, controller, active_controller };
+  enum class Kind : uint8_t { broker, client, leader, controller, active_controller, replica };
   Kind kind = Kind::broker;
-  uint32_t broker = 0;  // kind == broker: 1-based index; kind == controller: K of controller-K
-  std::string name;     // kind == client: process name; kind == leader: "topic-partition"
+  // kind == broker: 1-based index; kind == controller: K of controller-K; kind == replica: K,
+  // the 1-based position in the partition's replica list
+  uint32_t broker = 0;
+  std::string name;  // kind == client: process name; kind == leader/replica: "topic-partition"
   bool operator==(const NodeRef&) const = default;
 };
 
@@ -193,7 +196,7 @@ inline constexpr std::string_view kRunnerControllerUnavailable = "controller-una
 
 std::string_view fault_kind_name(FaultKind k);  // "crash", "power_loss", ...
 std::optional<FaultKind> parse_fault_kind(std::string_view name);
-// "1", "producer-1", "leader:t-0", "controller-2", "controller:active"
+// "1", "producer-1", "leader:t-0", "replica:t-0#2", "controller-2", "controller:active"
 std::string node_ref_text(const NodeRef& r);
 
 }  // namespace gregor::scenario

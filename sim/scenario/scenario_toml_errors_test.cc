@@ -312,7 +312,8 @@ TEST(ScenarioTomlErrors, FaultNodes) {
   EXPECT_EQ(error_of(fault(crash + "nodes = [\"producer-2\"]\n")),
             "f.toml:10: key 'fault[1].nodes[1]': no client \"producer-2\" (did you mean "
             "\"producer-1\"?); a node is a broker (1..1), \"leader:TOPIC-PARTITION\", "
-            "\"controller-K\", \"controller:active\" or a client name");
+            "\"replica:TOPIC-PARTITION#K\", \"controller-K\", \"controller:active\" or a "
+            "client name");
   EXPECT_EQ(error_of(fault(crash + "nodes = [\"leader:evnts-0\"]\n")),
             "f.toml:10: key 'fault[1].nodes[1]': topic \"evnts\" is not declared in a [[topic]] "
             "(did you mean \"events\"?)");
@@ -331,14 +332,39 @@ TEST(ScenarioTomlErrors, FaultNodes) {
             "f.toml:10: key 'fault[1].nodes[1]': topic \"events\" has no partition 2 (it has 2)");
   EXPECT_EQ(error_of(fault(crash + "nodes = [\"leader:events/1\", \"leader:events-1\"]\n")),
             "f.toml:10: key 'fault[1].nodes[2]': node leader:events-1 is listed twice");
+  // replica:TOPIC-PARTITION#K: K is 1-based and bounded by the brokers (here 1).
+  EXPECT_EQ(error_of(fault(crash + "nodes = [\"replica:events-0\"]\n")),
+            "f.toml:10: key 'fault[1].nodes[1]': \"replica:events-0\" is not "
+            "replica:TOPIC-PARTITION#K or replica:TOPIC/PARTITION#K (e.g. \"replica:events-0#2\", "
+            "the second broker of the partition's replica list)");
+  EXPECT_EQ(error_of(fault(crash + "nodes = [\"replica:events-0#x\"]\n")),
+            "f.toml:10: key 'fault[1].nodes[1]': \"replica:events-0#x\" is not "
+            "replica:TOPIC-PARTITION#K or replica:TOPIC/PARTITION#K (e.g. \"replica:events-0#2\", "
+            "the second broker of the partition's replica list)");
+  EXPECT_EQ(error_of(fault(crash + "nodes = [\"replica:events-0#0\"]\n")),
+            "f.toml:10: key 'fault[1].nodes[1]': \"replica:events-0#0\": K must be 1..1 (a "
+            "replica list holds at most one entry per broker)");
+  EXPECT_EQ(error_of(fault(crash + "nodes = [\"replica:events-0#2\"]\n")),
+            "f.toml:10: key 'fault[1].nodes[1]': \"replica:events-0#2\": K must be 1..1 (a "
+            "replica list holds at most one entry per broker)");
+  EXPECT_EQ(error_of(fault(crash + "nodes = [\"replica:events#1\"]\n")),
+            "f.toml:10: key 'fault[1].nodes[1]': \"replica:events\" is not "
+            "replica:TOPIC-PARTITION#K or replica:TOPIC/PARTITION#K (e.g. \"replica:events-0#2\")");
+  EXPECT_EQ(error_of(fault(crash + "nodes = [\"replica:evnts/0#1\"]\n")),
+            "f.toml:10: key 'fault[1].nodes[1]': topic \"evnts\" is not declared in a [[topic]] "
+            "(did you mean \"events\"?)");
+  EXPECT_EQ(error_of(fault(crash + "nodes = [\"replica:events/2#1\"]\n")),
+            "f.toml:10: key 'fault[1].nodes[1]': topic \"events\" has no partition 2 (it has 2)");
+  EXPECT_EQ(error_of(fault(crash + "nodes = [\"replica:events/1#1\", \"replica:events-1#1\"]\n")),
+            "f.toml:10: key 'fault[1].nodes[2]': node replica:events-1#1 is listed twice");
   EXPECT_EQ(error_of(fault(crash + "nodes = [1, \"broker-1\"]\n")),
             "f.toml:10: key 'fault[1].nodes[2]': node 1 is listed twice");
   EXPECT_EQ(error_of(fault(crash + "nodes = []\n")),
             "f.toml:10: key 'fault[1].nodes': no nodes listed");
   EXPECT_EQ(error_of(fault(crash + "nodes = [true]\n")),
             "f.toml:10: key 'fault[1].nodes[1]': expected a node, got a boolean; a node is a "
-            "broker (1..1), \"leader:TOPIC-PARTITION\", \"controller-K\", "
-            "\"controller:active\" or a client name");
+            "broker (1..1), \"leader:TOPIC-PARTITION\", \"replica:TOPIC-PARTITION#K\", "
+            "\"controller-K\", \"controller:active\" or a client name");
   EXPECT_EQ(error_of(fault("at = \"1s\"\nkind = \"fsync_eio\"\nnodes = [\"consumer-1\"]\n")),
             "f.toml:10: key 'fault[1].nodes[1]': \"consumer-1\" is not a broker, and this kind "
             "hits brokers' disks only");

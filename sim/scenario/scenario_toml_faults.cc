@@ -167,6 +167,10 @@ class FaultReader {
                                   std::string_view text) const;
   Result<NodeRef> read_leader(const toml::node& node, const std::string& path,
                               std::string_view partition) const;
+  Result<NodeRef> read_replica(const toml::node& node, const std::string& path,
+                               std::string_view text) const;
+  Result<std::string> read_partition(const toml::node& node, const std::string& path,
+                                     std::string_view tp, std::string_view form) const;
 
   const Table& t_;
   const Universe& u_;
@@ -256,8 +260,8 @@ Result<NodeRef> FaultReader::read_node(const toml::node& node, const std::string
                                        bool brokers_only) const {
   const Ctx& cx = t_.cx();
   std::string forms = fmt::format(
-      "a node is a broker (1..{}), \"leader:TOPIC-PARTITION\", \"controller-K\", "
-      "\"controller:active\" or a client name",
+      "a node is a broker (1..{}), \"leader:TOPIC-PARTITION\", "
+      "\"replica:TOPIC-PARTITION#K\", \"controller-K\", \"controller:active\" or a client name",
       u_.brokers);
   std::optional<int64_t> broker;
   if (node.is_integer()) broker = node.as_integer()->get();
@@ -278,6 +282,7 @@ Result<NodeRef> FaultReader::read_node(const toml::node& node, const std::string
     return NodeRef{NodeRef::Kind::broker, static_cast<uint32_t>(*broker), ""};
   }
   if (text.substr(0, 7) == "leader:") return read_leader(node, path, text.substr(7));
+  if (text.substr(0, 8) == "replica:") return read_replica(node, path, text.substr(8));
   if (text == "controller:active" || text.substr(0, 11) == "controller-")
     return read_controller(node, path, text);
   if (brokers_only) {
@@ -322,17 +327,56 @@ Result<NodeRef> FaultReader::read_controller(const toml::node& node, const std::
 // slash cannot occur in a topic name, so "leader:my-topic/0" reads without guessing.
 Result<NodeRef> FaultReader::read_leader(const toml::node& node, const std::string& path,
                                          std::string_view tp) const {
+  auto name = read_partition(node, path, tp, "leader:");
+  if (!name.ok()) return name.status();
+  return NodeRef{NodeRef::Kind::leader, 0, std::move(*name)};
+}
+
+// "TOPIC-PARTITION#K" or "TOPIC/PARTITION#K" after "replica:": the K-th (1-based) broker of the
+// partition's replica list as the metadata image holds it when the fault fires. The list is
+// fixed at creation (no reassignment), so K names one broker for the whole run whatever the
+// placement; whether it leads or follows then depends on the run. K is bounded by the brokers
+// here (the replication factor may come from a default); a K past the list resolves to nobody
+// and the fault is skipped.
+Result<NodeRef> FaultReader::read_replica(const toml::node& node, const std::string& path,
+                                          std::string_view text) const {
+  const Ctx& cx = t_.cx();
+  size_t hash = text.rfind('#');
+  std::optional<uint32_t> k;
+  if (hash != std::string_view::npos) k = parse_index(text.substr(hash + 1));
+  if (!k) {
+    return cx.at(node, path,
+                 fmt::format("\"replica:{}\" is not replica:TOPIC-PARTITION#K or "
+                             "replica:TOPIC/PARTITION#K (e.g. \"replica:events-0#2\", the "
+                             "second broker of the partition's replica list)",
+                             text));
+  }
+  if (*k < 1 || *k > u_.brokers) {
+    return cx.at(node, path,
+                 fmt::format("\"replica:{}\": K must be 1..{} (a replica list holds at most "
+                             "one entry per broker)",
+                             text, u_.brokers));
+  }
+  auto name = read_partition(node, path, text.substr(0, hash), "replica:");
+  if (!name.ok()) return name.status();
+  return NodeRef{NodeRef::Kind::replica, *k, std::move(*name)};
+}
+
+// "topic-partition" from TOPIC-PARTITION or TOPIC/PARTITION, checked against the declared
+// topics; `form` ("leader:", "replica:") names the reference in messages.
+Result<std::string> FaultReader::read_partition(const toml::node& node, const std::string& path,
+                                                std::string_view tp, std::string_view form) const {
   const Ctx& cx = t_.cx();
   size_t cut = tp.find('/');
   if (cut == std::string_view::npos) cut = tp.rfind('-');
   std::optional<uint32_t> partition;
   if (cut != std::string_view::npos) partition = parse_index(tp.substr(cut + 1));
   if (cut == std::string_view::npos || cut == 0 || !partition) {
-    return cx.at(
-        node, path,
-        fmt::format("\"leader:{}\" is not leader:TOPIC-PARTITION or leader:TOPIC/PARTITION "
-                    "(e.g. \"leader:events-0\")",
-                    tp));
+    std::string_view tail = form == "replica:" ? "#K" : "";
+    return cx.at(node, path,
+                 fmt::format("\"{0}{1}\" is not {0}TOPIC-PARTITION{2} or {0}TOPIC/PARTITION{2} "
+                             "(e.g. \"{0}events-0{3}\")",
+                             form, tp, tail, form == "replica:" ? "#2" : ""));
   }
   std::string_view topic = tp.substr(0, cut);
   auto it = u_.topics.find(topic);
@@ -348,7 +392,7 @@ Result<NodeRef> FaultReader::read_leader(const toml::node& node, const std::stri
         node, path,
         fmt::format("topic \"{}\" has no partition {} (it has {})", topic, *partition, it->second));
   }
-  return NodeRef{NodeRef::Kind::leader, 0, fmt::format("{}-{}", topic, *partition)};
+  return fmt::format("{}-{}", topic, *partition);
 }
 
 Status FaultReader::read_end(FaultSpec& f, const KindRule& rule) const {

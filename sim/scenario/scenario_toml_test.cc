@@ -399,6 +399,43 @@ for = "1s"
   EXPECT_EQ(*back, s);
 }
 
+// "replica:TOPIC-PARTITION#K" (or with a slash) names the K-th broker of the partition's replica
+// list when the fault fires; K is kept in NodeRef::broker, the partition in `name`, and the ref is
+// written back dashed. A replica and the leader of the same partition are different refs.
+TEST(ScenarioToml, ReplicaRefsInBothSpellings) {
+  Scenario s = parse_ok(R"([cluster]
+brokers = 3
+controllers = 1
+
+[[topic]]
+name = "my-topic-1"
+partitions = 2
+replication_factor = 3
+
+[[fault]]
+at = "1s"
+kind = "crash"
+nodes = ["replica:my-topic-1/1#3", "replica:my-topic-1-0#1", "leader:my-topic-1-0"]
+
+[[fault]]
+at = "2s"
+kind = "one_way"
+from = "replica:my-topic-1/0#2"
+to = "replica:my-topic-1-0#1"
+)");
+  ASSERT_EQ(s.timeline.size(), 2u);
+  const NodeRef r13{NodeRef::Kind::replica, 3, "my-topic-1-1"};
+  const NodeRef r01{NodeRef::Kind::replica, 1, "my-topic-1-0"};
+  const NodeRef r02{NodeRef::Kind::replica, 2, "my-topic-1-0"};
+  EXPECT_EQ(s.timeline[0].nodes, (std::vector<NodeRef>{r13, r01, leader("my-topic-1-0")}));
+  EXPECT_EQ(node_ref_text(r13), "replica:my-topic-1-1#3");
+  EXPECT_EQ(s.timeline[1].from, r02);
+  EXPECT_EQ(s.timeline[1].to, r01);
+  auto back = parse_scenario(scenario_to_toml(s), "back.toml");
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(*back, s);
+}
+
 TEST(ScenarioToml, TomlQuoteEscapes) {
   EXPECT_EQ(toml_quote("a\"b\\c\n\t\x01\x7f"), "\"a\\\"b\\\\c\\n\\t\\u0001\\u007F\"");
 }
@@ -717,6 +754,11 @@ TEST(ScenarioFiles, Kafka15489TwinsDifferOnlyInTheSwitches) {
   expect_twins_differ_only_in(
       "kafka_15489", "controller-split-brain",
       {"legacy.quorum.pre.vote.disable", "legacy.quorum.check.quorum.disable"});
+}
+
+TEST(ScenarioFiles, Kafka7128TwinsDifferOnlyInTheSwitch) {
+  expect_twins_differ_only_in("kafka_7128", "lost-write",
+                              {"legacy.replication.isr.expand.without.epoch.start"});
 }
 
 TEST(ScenarioFiles, Kip101TwinsDifferOnlyInTheSwitch) {

@@ -41,6 +41,11 @@ void normalize(Scenario& s) {
         return r.broker >= 1 && r.broker <= s.brokers;
       case NodeRef::Kind::client:
         return clients.count(r.name) > 0;
+      case NodeRef::Kind::replica:
+        // K must stay within the brokers (the parser's bound); a K past the partition's replica
+        // list resolves to nobody at run time, which is harmless.
+        if (r.broker < 1 || r.broker > s.brokers) return false;
+        [[fallthrough]];
       case NodeRef::Kind::leader:
         for (auto& t : s.topics)
           for (int32_t p = 0; p < t.partitions; ++p)
