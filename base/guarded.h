@@ -14,7 +14,11 @@ namespace gregor {
 template <typename F>
 auto guarded(const std::shared_ptr<bool>& alive, F f) {
   return [weak = std::weak_ptr<bool>(alive), f = std::move(f)](auto&&... args) {
-    if (weak.expired()) return;
+    // Both checks: an owner may have handed a strong copy of its token to a lambda that outlives
+    // it (a step of a run), and then its destructor's `*alive = false` is what says it is gone.
+    // The token is released before f runs: f may destroy the owner, and checks of the token
+    // inside f must then see it gone.
+    if (auto token = weak.lock(); !token || !*token) return;
     f(std::forward<decltype(args)>(args)...);
   };
 }

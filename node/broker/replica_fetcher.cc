@@ -129,8 +129,8 @@ void ReplicaFetcher::send_truncation() {
     for (auto& [key, f] : partitions_) {
       if (f.phase != Phase::truncating) continue;
       f.phase = Phase::fetching;
-      steps.push_back([this, alive = alive_, key](Next next) {
-        if (!*alive) return next(Status::Ok());  // steps outlive a fetcher that is gone
+      steps.push_back([this, alive = std::weak_ptr<bool>(alive_), key](Next next) {
+        if (alive.expired()) return next(Status::Ok());  // steps outlive a fetcher that is gone
         Partition* p = replicas_.partition(key.first, key.second);
         if (!p) return next(Status::Ok());
         env_.tracer.event("replica.truncate", TraceFields()
@@ -179,56 +179,56 @@ void ReplicaFetcher::send_truncation() {
   }
   if (asked.empty()) return step();
   in_flight_ = true;
-  channel_->send(req, k::kReplicaOffsetForLeaderEpochVersion,
-                 guarded(alive_, [this, asked](Result<k::OffsetForLeaderEpochResponse> r) {
-                   if (!r.ok()) {
-                     spdlog::debug("broker {}: OffsetsForLeaderEpoch to {}: {}", node_id_,
-                                   leader_id_, r.status());
-                     return finish_round(true);
-                   }
-                   std::vector<Step> steps;
-                   bool failed = false;
-                   for (const auto& t : r->topics) {
-                     for (const auto& answer : t.partitions) {
-                       Key key{t.topic, answer.partition};
-                       auto it = partitions_.find(key);
-                       auto gen = asked.find(key);
-                       if (it == partitions_.end() || gen == asked.end() ||
-                           it->second.generation != gen->second) {
-                         continue;  // no longer followed, or followed anew since
-                       }
-                       if (answer.error_code != 0) {
-                         failed = true;
-                         continue;
-                       }
-                       Partition* p = replicas_.partition(key.first, key.second);
-                       if (!p) continue;
-                       TruncationStep cut =
-                           truncation_for(answer.leader_epoch, answer.end_offset, p->log().epochs(),
-                                          p->log().log_end_offset(), p->high_watermark());
-                       if (cut.complete) it->second.phase = Phase::fetching;
-                       env_.tracer.event("replica.truncate",
-                                         TraceFields()
-                                             .add("topic", key.first)
-                                             .add("partition", key.second)
-                                             .add("leader", leader_id_)
-                                             .add("leader_epoch", answer.leader_epoch)
-                                             .add("leader_end", answer.end_offset)
-                                             .add("to", cut.offset)
-                                             .add("leo", p->log().log_end_offset()));
-                       steps.push_back([this, alive = alive_, key, cut](Next next) {
-                         if (!*alive) return next(Status::Ok());
-                         Partition* part = replicas_.partition(key.first, key.second);
-                         if (!part) return next(Status::Ok());
-                         part->truncate_to(cut.offset, next);
-                       });
-                     }
-                   }
-                   run_steps(std::move(steps), guarded(alive_, [this, failed](const Status& s) {
-                               if (!s.ok()) spdlog::warn("broker {}: truncation: {}", node_id_, s);
-                               finish_round(failed || !s.ok());
-                             }));
-                 }));
+  channel_->send(
+      req, k::kReplicaOffsetForLeaderEpochVersion,
+      guarded(alive_, [this, asked](Result<k::OffsetForLeaderEpochResponse> r) {
+        if (!r.ok()) {
+          spdlog::debug("broker {}: OffsetsForLeaderEpoch to {}: {}", node_id_, leader_id_,
+                        r.status());
+          return finish_round(true);
+        }
+        std::vector<Step> steps;
+        bool failed = false;
+        for (const auto& t : r->topics) {
+          for (const auto& answer : t.partitions) {
+            Key key{t.topic, answer.partition};
+            auto it = partitions_.find(key);
+            auto gen = asked.find(key);
+            if (it == partitions_.end() || gen == asked.end() ||
+                it->second.generation != gen->second) {
+              continue;  // no longer followed, or followed anew since
+            }
+            if (answer.error_code != 0) {
+              failed = true;
+              continue;
+            }
+            Partition* p = replicas_.partition(key.first, key.second);
+            if (!p) continue;
+            TruncationStep cut =
+                truncation_for(answer.leader_epoch, answer.end_offset, p->log().epochs(),
+                               p->log().log_end_offset(), p->high_watermark());
+            if (cut.complete) it->second.phase = Phase::fetching;
+            env_.tracer.event("replica.truncate", TraceFields()
+                                                      .add("topic", key.first)
+                                                      .add("partition", key.second)
+                                                      .add("leader", leader_id_)
+                                                      .add("leader_epoch", answer.leader_epoch)
+                                                      .add("leader_end", answer.end_offset)
+                                                      .add("to", cut.offset)
+                                                      .add("leo", p->log().log_end_offset()));
+            steps.push_back([this, alive = std::weak_ptr<bool>(alive_), key, cut](Next next) {
+              if (alive.expired()) return next(Status::Ok());
+              Partition* part = replicas_.partition(key.first, key.second);
+              if (!part) return next(Status::Ok());
+              part->truncate_to(cut.offset, next);
+            });
+          }
+        }
+        run_steps(std::move(steps), guarded(alive_, [this, failed](const Status& s) {
+                    if (!s.ok()) spdlog::warn("broker {}: truncation: {}", node_id_, s);
+                    finish_round(failed || !s.ok());
+                  }));
+      }));
 }
 
 // --- Fetch -------------------------------------------------------------------------------------
@@ -301,9 +301,9 @@ void ReplicaFetcher::send_fetch() {
             Bytes records = answer.records ? std::move(*answer.records) : Bytes{};
             Key k3 = *key;
             uint64_t generation = gen->second.first;
-            steps.push_back([this, alive = alive_, k3, generation, asked_offset, hw,
-                             records = std::move(records)](Next next) mutable {
-              if (!*alive) return next(Status::Ok());
+            steps.push_back([this, alive = std::weak_ptr<bool>(alive_), k3, generation,
+                             asked_offset, hw, records = std::move(records)](Next next) mutable {
+              if (alive.expired()) return next(Status::Ok());
               // Appended only onto the log end the fetch asked from (a truncation or another
               // round may have moved it since).
               auto it = partitions_.find(k3);
