@@ -27,6 +27,7 @@ void KRaftMetadata::take_leadership(const std::string& name) {
   for (const PartitionImage& p : topic->partitions) {
     Partition* part = replicas_.partition(name, p.partition);
     if (!part) continue;
+    part->set_high_watermark_needs_min_isr(!config_.legacy_disable_eligible_leader_replicas);
     // Only an incarnation the controller has unfenced leads: right after a restart the image
     // may still name this broker leader on the strength of its previous incarnation, whose
     // unflushed writes may be gone.

@@ -97,6 +97,12 @@ class Partition {
   void become_follower(const PartitionImage& p);
   // Same leader and epoch, a newer partition epoch (an ISR change committed by the controller).
   void update_isr(const PartitionImage& p);
+  // KIP-966 (KAFKA-15583): as leader, the high watermark advances only while the committed ISR
+  // has min(min.insync.replicas, replicas) members. The controller's eligible leader replicas
+  // are the members that left an ISR of that size, so they hold everything below the high
+  // watermark; a high watermark raised by a smaller ISR would expose records an ELR leader
+  // lacks. Off with legacy.eligible.leader.replicas.disable (the ELR election is off too).
+  void set_high_watermark_needs_min_isr(bool on) { hw_needs_min_isr_ = on; }
 
   // --- Leader ---
   // Appends a producer's record set. acks=-1 needs the ISR to have min.insync.replicas members
@@ -163,6 +169,8 @@ class Partition {
   void set_roles(const PartitionImage& p);
   // The maximal ISR: the committed one plus members of an expansion in flight.
   std::vector<int32_t> maximal_isr() const;
+  // set_high_watermark_needs_min_isr's rule holds the high watermark now.
+  bool high_watermark_held() const;
   // Leader: recomputes the high watermark; completes acks=all appends it now covers.
   void maybe_advance_high_watermark();
   void raise_high_watermark(int64_t hw);
@@ -185,6 +193,7 @@ class Partition {
   std::vector<int32_t> replicas_;
   std::vector<int32_t> isr_;
   std::optional<std::vector<int32_t>> pending_isr_;  // an AlterPartition in flight
+  bool hw_needs_min_isr_ = true;                     // set_high_watermark_needs_min_isr
   MonoTime isr_retry_after_{};                       // kIsrChangeRetryBackoff after a refusal
   std::map<int32_t, FollowerState> followers_;       // leader only
   std::map<uint64_t, PendingAck> pending_acks_;      // by submission order

@@ -50,6 +50,12 @@ void Partition::update_isr(const PartitionImage& p) {
     if (r != broker_id_ && !followers_.contains(r)) followers_[r] = FollowerState{};
   }
   std::erase_if(followers_, [this](const auto& f) { return !contains(replicas_, f.first); });
+  // Below min.insync.replicas the high watermark stays put (KIP-966), so no pending acks=all
+  // append would complete before its timeout: they are answered now, as Kafka answers an
+  // append the high watermark covers once the ISR is too small.
+  if (high_watermark_held()) {
+    complete_acks(/*all=*/true, ErrorCode::not_enough_replicas_after_append);
+  }
   maybe_advance_high_watermark();
   trace_state();
 }
@@ -63,8 +69,16 @@ std::vector<int32_t> Partition::maximal_isr() const {
   return isr;
 }
 
+bool Partition::high_watermark_held() const {
+  // Kafka's effective min ISR: a topic with fewer replicas than min.insync.replicas still moves.
+  size_t min_isr =
+      std::min(static_cast<size_t>(std::max(config_.min_insync_replicas, 1)), replicas_.size());
+  return hw_needs_min_isr_ && isr_.size() < min_isr;
+}
+
 void Partition::maybe_advance_high_watermark() {
   if (!leader_) return;
+  if (high_watermark_held()) return;
   int64_t hw = log_->log_end_offset();
   for (int32_t r : maximal_isr()) {
     if (r == broker_id_) continue;
@@ -103,6 +117,10 @@ void Partition::complete_acks(bool all, ErrorCode error) {
     AppendOutcome out = ack.outcome;
     if (all) {
       out.error = error;
+      if (error == ErrorCode::not_enough_replicas_after_append) {
+        out.message = fmt::format("ISR {} < min.insync.replicas {}: the high watermark is held",
+                                  isr_.size(), config_.min_insync_replicas);
+      }
     } else if (!enough) {
       out.error = ErrorCode::not_enough_replicas_after_append;
       out.message = fmt::format("ISR {} < min.insync.replicas {} once replicated", isr_.size(),

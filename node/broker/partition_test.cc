@@ -1,7 +1,8 @@
 // Partition's replication logic as leader and follower, on a simulated disk: the high watermark
 // over the ISR, acks=all and min.insync.replicas, ISR shrink and expand proposals (with the
 // KAFKA-7128 epoch-start check and its legacy switch), follower fetches past the leader's end,
-// and the follower's truncation decision (KIP-101 / KIP-279).
+// the KIP-966 high-watermark hold below min.insync.replicas, and the follower's truncation
+// decision (KIP-101 / KIP-279).
 #include "node/broker/partition.h"
 
 #include <gtest/gtest.h>
@@ -108,6 +109,34 @@ TEST_F(PartitionTest, AnIsrThatShrankMeanwhileIsNotEnoughReplicasAfterAppend) {
   partition_->update_isr(image(1, 5, {1}, 1));
   ASSERT_TRUE(a->has_value());
   EXPECT_EQ((*a)->error, ErrorCode::not_enough_replicas_after_append);
+}
+
+// KIP-966 (KAFKA-15583): an ISR smaller than min.insync.replicas holds the high watermark, so a
+// consumer never reads a record that only the leader has (an ELR member, elected next, lacks
+// it); standard.toml seed 136 read such records, saw them truncated and restarted from offset 0.
+TEST_F(PartitionTest, AnIsrBelowMinInsyncReplicasHoldsTheHighWatermark) {
+  partition_->become_leader(image(1, 5, {1, 2}));
+  append(1);
+  partition_->record_follower_fetch(2, 10, 1);
+  ASSERT_EQ(partition_->high_watermark(), 1);
+  partition_->update_isr(image(1, 5, {1}, 1));
+  append(1);
+  append(1);
+  EXPECT_EQ(partition_->log().log_end_offset(), 3);
+  EXPECT_EQ(partition_->high_watermark(), 1);  // the leader alone: held
+  // The follower catches up and rejoins: the ISR has 2 members again, and the mark moves.
+  partition_->record_follower_fetch(2, 10, 3);
+  EXPECT_EQ(partition_->high_watermark(), 1);
+  partition_->update_isr(image(1, 5, {1, 2}, 2));
+  EXPECT_EQ(partition_->high_watermark(), 3);
+}
+
+TEST_F(PartitionTest, WithoutElrTheLeaderAloneMovesTheHighWatermark) {
+  partition_->set_high_watermark_needs_min_isr(false);  // legacy.eligible.leader.replicas.disable
+  partition_->become_leader(image(1, 5, {1}));
+  append(1);
+  append(1);
+  EXPECT_EQ(partition_->high_watermark(), 2);
 }
 
 TEST_F(PartitionTest, AcksAllTimesOutAndLosingLeadershipAnswersPendingAppends) {
