@@ -329,6 +329,27 @@ TEST(LogFollower, TruncateThenANewHistory) {
 }
 
 // Producer snapshots of the cut history must not describe the new one after a restart.
+// A replica that led an epoch without appending in it keeps that epoch's entry at its log end.
+// As a follower, its last epoch is then one the new leader never had, and every fetch would be
+// answered a divergence at its log end (standard.toml seed 134: a follower stuck for the whole
+// run). A truncation to the log end drops the entry, durably, as Kafka's truncateTo does.
+TEST(LogFollower, TruncateToTheLogEndDropsAnEpochWithoutRecords) {
+  LogHarness h(small_segments());
+  ASSERT_TRUE(h.open().ok());
+  ASSERT_TRUE(h.append(make_batch(1, 3, 1000), 2).info.ok());
+  ASSERT_TRUE(h.flush().ok());
+  ASSERT_EQ(h.log().epochs().latest_entry(), (EpochEntry{2, 0}));
+  h.log().assign_leader_epoch(4);  // led epoch 4, appended nothing
+  h.run_until([&] { return h.log().epochs().latest_epoch() == 4; });
+  ASSERT_EQ(h.log().epochs().latest_entry(), (EpochEntry{4, 3}));
+  ASSERT_TRUE(h.truncate_to(3).ok());
+  EXPECT_EQ(h.log().log_end_offset(), 3);
+  EXPECT_EQ(h.log().epochs().latest_entry(), (EpochEntry{2, 0}));
+  ASSERT_TRUE(h.crash_and_reopen(true).ok());  // a power loss keeps the cut
+  EXPECT_EQ(h.log().log_end_offset(), 3);
+  EXPECT_EQ(h.log().epochs().latest_entry(), (EpochEntry{2, 0}));
+}
+
 TEST(LogFollower, TruncateDropsSnapshotsOfTheCutHistory) {
   LogConfig c;
   c.segment_bytes = 200;  // one batch per segment: a producer snapshot at every batch

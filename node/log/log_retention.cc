@@ -20,7 +20,14 @@ void Log::truncate_to(int64_t offset, std::function<void(const Status&)> done) {
 // offset is cut at the batch that contains it (batches are atomic: a batch straddling the offset
 // goes entirely, as in Kafka).
 void Log::do_truncate(int64_t offset, std::function<void(const Status&)> done) {
-  if (offset >= log_end_offset_) return done(Status::Ok());
+  if (offset >= log_end_offset_) {
+    // Nothing to cut, but an epoch entry may start at the log end with no record in it (this
+    // replica led, assigned its epoch, and lost leadership before appending): it goes, or this
+    // follower's last epoch would be one the leader never had, and its fetches would be
+    // answered a divergence at its log end forever. As Kafka's truncateTo.
+    if (!epochs_.truncate_from_end(log_end_offset_)) return done(Status::Ok());
+    return write_checkpoints(std::move(done));
+  }
   offset = std::max(offset, log_start_offset_);
   std::vector<Step> steps;
   for (auto it = segments_.rbegin(); it != segments_.rend(); ++it) {
