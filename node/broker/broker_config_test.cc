@@ -100,6 +100,7 @@ default.replication.factor = 3
 "legacy.replication.truncate.to.high.watermark" = true
 "legacy.replication.epoch.answer.pre.kip.279" = true
 "legacy.replication.isr.expand.without.epoch.start" = true
+"legacy.replication.high.watermark.before.truncation" = true
 "legacy.broker.epoch.fencing.disable" = true
 "legacy.eligible.leader.replicas.disable" = true
 )");
@@ -113,6 +114,7 @@ default.replication.factor = 3
   EXPECT_TRUE(r->replication.truncate_to_high_watermark);
   EXPECT_TRUE(r->replication.epoch_answer_pre_kip279);
   EXPECT_TRUE(r->replication.isr_expand_without_epoch_start);
+  EXPECT_TRUE(r->replication.high_watermark_before_truncation);
   EXPECT_TRUE(r->legacy_disable_broker_epoch_fencing);
   EXPECT_TRUE(r->legacy_disable_eligible_leader_replicas);
   // The defaults are Kafka's, with every historic behaviour off.
@@ -132,7 +134,7 @@ TEST(BrokerConfig, DescribeListsEveryKeySorted) {
   for (auto& [k, v] : rows) names.push_back(k);
   EXPECT_TRUE(std::is_sorted(names.begin(), names.end()));
   EXPECT_EQ(names, broker_config_keys());
-  EXPECT_EQ(names.size(), 58u);
+  EXPECT_EQ(names.size(), 59u);
 }
 
 // Every key set to a value other than its default, in the quoted flat form.

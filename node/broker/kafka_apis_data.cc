@@ -210,6 +210,23 @@ void KafkaApis::read_fetch(std::shared_ptr<DelayedFetch> fetch) {
           if (from_follower) return partition->read_for_follower(offset, max_bytes, then);
           partition->read(offset, max_bytes, then);
         };
+        if (from_follower && fetch->header.api_version >= 12 && p.last_fetched_epoch >= 0) {
+          // KIP-320: the follower's log must end in our history. If it does not, the answer is
+          // where our log ends for its last epoch (as OffsetsForLeaderEpoch would say); it
+          // truncates there. Its fetch offset is not its log end in our history: not recorded.
+          auto end = partition->log().epochs().end_offset_for(p.last_fetched_epoch,
+                                                              partition->log().log_end_offset());
+          if (end.epoch == log::kUndefinedEpoch || end.end_offset == log::kUndefinedEpochOffset) {
+            out.error_code = code(ErrorCode::offset_out_of_range);
+            *any_error = true;
+            return next(Status::Ok());
+          }
+          if (end.epoch < p.last_fetched_epoch || end.end_offset < p.fetch_offset) {
+            out.diverging_epoch = {.epoch = end.epoch, .end_offset = end.end_offset};
+            *any_error = true;  // answered at once, as Kafka does
+            return next(Status::Ok());
+          }
+        }
         if (from_follower) {
           // The fetch offset is the follower's log end: the leader's view of it moves, and with
           // it perhaps the high watermark and the ISR.

@@ -70,6 +70,7 @@ void ReplicaFetcher::add(const std::string& topic, int32_t index, kafka::Uuid to
   f.topic_id = topic_id;
   f.leader_epoch = leader_epoch;
   f.generation = next_generation_++;
+  f.phase = first_phase();
   partitions_[{topic, index}] = f;
   kick();
 }
@@ -79,7 +80,7 @@ void ReplicaFetcher::retarget(const net::Address& address) {
   channel_ = std::make_unique<rpc::RpcChannel>(env_, address, channel_config_);
   in_flight_ = false;
   for (auto& [key, f] : partitions_) {
-    f.phase = Phase::truncating;
+    f.phase = first_phase();
     f.generation = next_generation_++;
   }
   kick();
@@ -258,6 +259,11 @@ void ReplicaFetcher::send_fetch() {
     part.partition = key.second;
     part.current_leader_epoch = f.leader_epoch;
     part.fetch_offset = p->log().log_end_offset();
+    // KIP-320: the epoch of our last record; the leader answers a diverging epoch if its log
+    // does not hold ours up to fetch_offset in that epoch.
+    if (config_.truncate_on_fetch()) {
+      part.last_fetched_epoch = p->log().epochs().latest_epoch().value_or(-1);
+    }
     part.log_start_offset = p->log().log_start_offset();
     part.partition_max_bytes = config_.fetch_max_bytes;
     asked[key] = {f.generation, part.fetch_offset};
@@ -298,6 +304,11 @@ void ReplicaFetcher::send_fetch() {
             }
             int64_t hw = answer.high_watermark;
             int64_t asked_offset = gen->second.second;
+            if (answer.diverging_epoch.epoch >= 0 || answer.diverging_epoch.end_offset >= 0) {
+              steps.push_back(truncate_on_fetch(*key, gen->second.first, asked_offset, hw,
+                                                answer.diverging_epoch));
+              continue;
+            }
             Bytes records = answer.records ? std::move(*answer.records) : Bytes{};
             Key k3 = *key;
             uint64_t generation = gen->second.first;
@@ -336,6 +347,44 @@ void ReplicaFetcher::send_fetch() {
                     finish_round(*failed || !s.ok());
                   }));
       }));
+}
+
+// KIP-320: the leader's Fetch answer says where its log ends for our last epoch. We truncate
+// there (Kafka's truncateOnFetchResponse, the same decision as for an OffsetsForLeaderEpoch
+// answer), and only then apply the leader's high watermark (KAFKA-14704): before the cut our
+// log end still holds the diverging tail, and min(leader's mark, log end) could cover it.
+Step ReplicaFetcher::truncate_on_fetch(const Key& key, uint64_t generation, int64_t asked_offset,
+                                       int64_t leader_hw, kafka::FetchResponse::EpochEndOffset d) {
+  return [this, alive = std::weak_ptr<bool>(alive_), key, generation, asked_offset, leader_hw,
+          d](Next next) {
+    if (alive.expired()) return next(Status::Ok());
+    auto it = partitions_.find(key);
+    Partition* p = replicas_.partition(key.first, key.second);
+    if (it == partitions_.end() || it->second.generation != generation || !p ||
+        p->log().log_end_offset() != asked_offset) {
+      return next(Status::Ok());
+    }
+    TruncationStep cut = truncation_for(d.epoch, d.end_offset, p->log().epochs(),
+                                        p->log().log_end_offset(), p->high_watermark());
+    if (!cut.complete) it->second.phase = Phase::truncating;  // ask again, KIP-279
+    env_.tracer.event("replica.truncate", TraceFields()
+                                              .add("topic", key.first)
+                                              .add("partition", key.second)
+                                              .add("leader", leader_id_)
+                                              .add("leader_epoch", d.epoch)
+                                              .add("leader_end", d.end_offset)
+                                              .add("to", cut.offset)
+                                              .add("leo", p->log().log_end_offset())
+                                              .add("via", "fetch"));
+    bool hw_first = config_.high_watermark_before_truncation;
+    if (hw_first) p->apply_leader_high_watermark(leader_hw);  // the KAFKA-14704 bug
+    p->truncate_to(cut.offset,
+                   guarded(alive_, [this, key, hw_first, leader_hw, next](const Status& s) {
+                     Partition* part = replicas_.partition(key.first, key.second);
+                     if (s.ok() && part && !hw_first) part->apply_leader_high_watermark(leader_hw);
+                     next(s);
+                   }));
+  };
 }
 
 // --- The fetchers ------------------------------------------------------------------------------

@@ -1,11 +1,15 @@
 // ReplicaFetcher: this broker's follower side for every partition it follows from one leader
 // broker (Kafka's ReplicaFetcherThread, as a state machine on the event loop).
 //
-// Each partition starts "truncating": the fetcher asks the leader where its log and the leader's
-// diverge (OffsetsForLeaderEpoch with the follower's latest epoch, KIP-101/KIP-279) and truncates
-// there, then "fetching": Fetch v15 from its log end, carrying the replica id and broker epoch
-// (KIP-903), appending what comes as it is and applying the leader's high watermark. One request
-// in flight at a time; a fetch waits at the leader up to replica.fetch.wait.max.ms for data.
+// Each partition starts "fetching": Fetch v15 from its log end, carrying the replica id and
+// broker epoch (KIP-903) and the epoch of its last record (KIP-320), appending what comes as it
+// is and applying the leader's high watermark. When the leader answers that the logs diverge
+// (a diverging epoch), the follower truncates there first and applies the mark after
+// (KAFKA-14704). A partition is "truncating" when it must ask the leader where the logs diverge
+// (OffsetsForLeaderEpoch with the follower's latest epoch, KIP-101/KIP-279): after an
+// out-of-range answer, to finish a KIP-279 step, and from the start with a legacy switch that
+// brings back a protocol older than KIP-320. One request in flight at a time; a fetch waits at
+// the leader up to replica.fetch.wait.max.ms for data.
 // Errors back off replica.fetch.backoff.ms; a partition whose leader or epoch changes is removed
 // and added again by the caller (the metadata image drives it).
 #pragma once
@@ -18,8 +22,10 @@
 #include <utility>
 
 #include "base/env.h"
+#include "base/steps.h"
 #include "node/broker/replica_manager.h"
 #include "node/broker/replication_config.h"
+#include "node/kafka/messages.h"
 #include "node/rpc/rpc_channel.h"
 
 namespace gregor::broker {
@@ -46,7 +52,7 @@ class ReplicaFetcher {
                  std::function<int64_t()> broker_epoch);
   ~ReplicaFetcher();
 
-  // Follows `topic`-`index` (whose id is `topic_id`) at `leader_epoch`, starting with truncation.
+  // Follows `topic`-`index` (whose id is `topic_id`) at `leader_epoch`.
   void add(const std::string& topic, int32_t index, kafka::Uuid topic_id, int32_t leader_epoch);
   void remove(const std::string& topic, int32_t index);
   bool empty() const { return partitions_.empty(); }
@@ -54,7 +60,7 @@ class ReplicaFetcher {
   bool follows(const std::string& topic, int32_t index, kafka::Uuid topic_id,
                int32_t leader_epoch) const;
   const net::Address& leader_address() const { return channel_->address(); }
-  // The leader listens elsewhere now: everything followed starts over there (with truncation).
+  // The leader listens elsewhere now: everything followed starts over there.
   void retarget(const net::Address& address);
 
  private:
@@ -67,6 +73,13 @@ class ReplicaFetcher {
   };
   using Key = std::pair<std::string, int32_t>;
 
+  // Where a newly followed partition starts: fetching when the leader's Fetch answer reports a
+  // divergence (KIP-320), else truncating.
+  Phase first_phase() const {
+    return config_.truncate_on_fetch() ? Phase::fetching : Phase::truncating;
+  }
+  Step truncate_on_fetch(const Key& key, uint64_t generation, int64_t asked_offset,
+                         int64_t leader_hw, kafka::FetchResponse::EpochEndOffset d);
   void kick();
   void step();
   void send_truncation();

@@ -35,6 +35,17 @@ struct ReplicationConfig {
   // epoch (KAFKA-7128). The new ISR member may then be elected without the records the leader
   // appended in its epoch.
   bool isr_expand_without_epoch_start = false;
+  // legacy.replication.high.watermark.before.truncation: a follower told by the leader's fetch
+  // answer that its log diverges (KIP-320) applies the leader's high watermark first and
+  // truncates after (KAFKA-14704, fixed in Kafka 3.5). Its log end still holds the diverging
+  // tail, so for a while its high watermark covers records that are about to go: readable as
+  // committed, then taken back.
+  bool high_watermark_before_truncation = false;
+
+  // Whether followers learn of a divergence from the leader's Fetch answer (KIP-320, Kafka 2.7+)
+  // rather than by asking OffsetsForLeaderEpoch before fetching: not when a switch brings back
+  // a protocol older than that.
+  bool truncate_on_fetch() const { return !truncate_to_high_watermark && !epoch_answer_pre_kip279; }
 
   bool operator==(const ReplicationConfig&) const = default;
 };

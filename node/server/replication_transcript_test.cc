@@ -3,9 +3,9 @@
 // factor 3 and min.insync.replicas=2, driven through leader changes, divergence and ISR changes.
 // Each transcript (tests/testdata/replication/*.txt) lists, one line per event, what the
 // brokers traced for `t`: replica.state (role, leader epoch, log end, high watermark, log start,
-// ISR), replica.truncate (a follower's OffsetsForLeaderEpoch answer and where it cut its log) and
-// replica.isr_change (a leader proposing an ISR), interleaved with the test's own steps. Run with
-// --rewrite (or GREGOR_REWRITE=1) to regenerate them, then review the diff.
+// ISR), replica.truncate (the leader's answer on where the logs diverge and where the follower
+// cut its log) and replica.isr_change (a leader proposing an ISR), interleaved with the test's
+// own steps. Run with --rewrite (or GREGOR_REWRITE=1) to regenerate them, then review the diff.
 //
 // Besides the text, each test asserts the story's facts directly: acknowledged records are read
 // back from the new leader, the leader epoch goes up, a diverged replica truncates exactly where
@@ -357,22 +357,19 @@ TEST(ReplicationTranscript, LeaderChange) {
   std::vector<size_t> sizes = isr_sizes(t, node_name(new_leader));
   ASSERT_GE(sizes.size(), 2u);
   EXPECT_EQ(std::vector<size_t>(sizes.end() - 2, sizes.end()), (std::vector<size_t>{2, 3}));
-  // The restarted replica asked the new leader where the epoch of its last record ends
-  // (OffsetsForLeaderEpoch): after the three records both hold, so nothing was cut.
-  auto cuts = t.events_of("replica.truncate", node_name(old_leader));
-  ASSERT_EQ(cuts.size(), 1u);
-  EXPECT_EQ(cuts[0].fields["leader_epoch"].get<int32_t>(), old_epoch);
-  EXPECT_EQ(cuts[0].fields["leader_end"].get<int64_t>(), 3);
-  EXPECT_EQ(cuts[0].fields["to"].get<int64_t>(), 3);
-  EXPECT_EQ(cuts[0].fields["leo"].get<int64_t>(), 3);
+  // The restarted replica fetched from its log end (3) with the epoch of its last record
+  // (KIP-320); the new leader's log holds that epoch up to 3, so no divergence was answered and
+  // nothing was cut.
+  EXPECT_TRUE(t.events_of("replica.truncate", node_name(old_leader)).empty());
   s.expect_high_watermarks_monotonic();
   check_golden(
       "leader_change",
       R"(# Leader change: the leader of t-0 (RF=3, min.insync.replicas=2) is killed after three records
 # acknowledged with acks=all. The controller fences it once its session expires and elects
 # another ISR member at a higher leader epoch; with two replicas in the ISR, three more records are
-# acknowledged. The old leader restarts with its three records, asks the new leader where its last
-# epoch ends (replica.truncate: at 3, nothing to cut), fetches the rest and rejoins the ISR.
+# acknowledged. The old leader restarts with its three records and fetches from 3 with the epoch
+# of its last record; the new leader holds that epoch up to 3 (no divergence, nothing to cut) and
+# answers the rest; the old leader rejoins the ISR.
 #
 # Columns: virtual ms, node, event, fields (replica.state: role, leader epoch, log end offset,
 # high watermark, log start, ISR).
@@ -424,7 +421,8 @@ TEST(ReplicationTranscript, TruncationAfterDivergence) {
   t.step(fmt::format("n{} is back in the ISR", old_leader));
 
   // The old leader cut its log exactly where it parts from the new leader's: after the three
-  // records both hold, dropping x0 x1 (never acknowledged with acks=all).
+  // records both hold, dropping x0 x1 (never acknowledged with acks=all). The new leader said so
+  // in its Fetch answer (a diverging epoch, KIP-320).
   std::optional<Event> cut;
   for (const Event& e : t.events_of("replica.truncate", node_name(old_leader))) {
     if (e.fields["to"].get<int64_t>() < e.fields["leo"].get<int64_t>()) cut = e;
@@ -434,6 +432,7 @@ TEST(ReplicationTranscript, TruncationAfterDivergence) {
   EXPECT_EQ(cut->fields["leo"].get<int64_t>(), 5);
   EXPECT_EQ(cut->fields["leader_epoch"].get<int32_t>(), old_epoch);
   EXPECT_EQ(cut->fields["leader_end"].get<int64_t>(), 3);
+  EXPECT_EQ(cut->fields["via"].get<std::string>(), "fetch");
   auto all = numbered({"a0", "a1", "a2", "y0", "y1", "y2"});
   EXPECT_EQ(s.consume_all(6), all);
   for (int id = 1; id <= 3; ++id) EXPECT_EQ(s.log_of(id), all) << "n" << id;
@@ -444,11 +443,14 @@ TEST(ReplicationTranscript, TruncationAfterDivergence) {
 # the controller quorum's majority) but not from clients. It appends x0 x1 with acks=1, which no
 # follower gets. The controller fences it when its session expires and elects a follower at a
 # higher leader epoch, which appends y0 y1 y2 at the same offsets. Healed, the old leader learns
-# the new epoch, asks OffsetsForLeaderEpoch for its last epoch, truncates at the end offset of
-# that epoch on the new leader (3: the records both hold), fetches y0 y1 y2 and rejoins the ISR.
+# the new epoch and fetches from its log end (5) with the epoch of its last record; the new
+# leader answers a diverging epoch instead of records: its log ends at 3 for that epoch (KIP-320).
+# The old leader truncates there (the records both hold), only then applies the leader's high
+# watermark (KAFKA-14704), fetches y0 y1 y2 and rejoins the ISR.
 #
 # Columns: virtual ms, node, event, fields (replica.truncate: the leader, the leader's answer
-# for the follower's last epoch, the truncation offset, the follower's log end before it).
+# for the follower's last epoch, the truncation offset, the follower's log end before it, and
+# via=fetch when the answer was a Fetch's diverging epoch).
 )",
       t);
 }

@@ -761,6 +761,11 @@ TEST(ScenarioFiles, Kafka7128TwinsDifferOnlyInTheSwitch) {
                               {"legacy.replication.isr.expand.without.epoch.start"});
 }
 
+TEST(ScenarioFiles, Kafka14704TwinsDifferOnlyInTheSwitch) {
+  expect_twins_differ_only_in("kafka_14704", "hw-regress",
+                              {"legacy.replication.high.watermark.before.truncation"});
+}
+
 TEST(ScenarioFiles, Kip101TwinsDifferOnlyInTheSwitch) {
   expect_twins_differ_only_in("kip_101", "lost-write",
                               {"legacy.replication.truncate.to.high.watermark"});
