@@ -29,10 +29,29 @@ Result<scenario::Scenario> load_scenario(const std::string& path) {
   return scenario::parse_scenario(text.str(), path);
 }
 
+Status override_duration(scenario::Scenario& s, const std::string& text) {
+  if (text.empty()) return Status::Ok();
+  auto d = scenario::parse_duration_text(text);
+  if (!d.ok()) return Status(Errc::invalid_argument, "--duration: " + d.status().message());
+  if (*d <= Duration::zero()) {
+    return Status(Errc::invalid_argument, fmt::format("--duration: {} is not positive", text));
+  }
+  for (const scenario::FaultSpec& f : s.timeline) {
+    if (f.at >= *d) {
+      return Status(Errc::invalid_argument,
+                    fmt::format("--duration {}: the scenario scripts a fault at {}, past that end",
+                                text, format_duration(f.at)));
+    }
+  }
+  s.duration = *d;
+  return Status::Ok();
+}
+
 namespace {
 
 struct SimArgs {
   std::string scenario_path;
+  std::string duration;
   std::optional<uint64_t> seed;
   std::string out_dir;
   std::string trace_path;
@@ -74,6 +93,10 @@ int run_sim(const SimArgs& args) {
   auto s = load_scenario(args.scenario_path);
   if (!s.ok()) {
     std::cerr << "gregor sim: " << s.status().message() << "\n";
+    return 2;
+  }
+  if (Status st = override_duration(*s, args.duration); !st.ok()) {
+    std::cerr << "gregor sim: " << st.message() << "\n";
     return 2;
   }
   uint64_t seed = args.seed.value_or(s->seed);
@@ -181,6 +204,8 @@ void add_sim_command(CLI::App& app, int* exit_code) {
       "sim", "Run a scenario: a simulated cluster with clients and faults, checked at the end");
   cmd->add_option("scenario", args->scenario_path, "Scenario file (scenarios/*.toml)")->required();
   cmd->add_option("--seed", args->seed, "Seed of the run (default: the scenario's)");
+  cmd->add_option("--duration", args->duration,
+                  "Cut the scenario's load-and-faults phase to this long (e.g. 5s)");
   cmd->add_option("--out", args->out_dir, "Directory for summary.txt, summary.json, trace.jsonl");
   cmd->add_option("--trace", args->trace_path, "Write the JSONL trace (the history) to this file");
   cmd->add_flag("--json", args->json, "Print the summary as one JSON object");

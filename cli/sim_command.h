@@ -25,4 +25,9 @@ void quiet_logging_unless_asked();
 // Reads and parses a scenario file (errors are "FILE:LINE: ..." or "cannot read ...").
 Result<scenario::Scenario> load_scenario(const std::string& path);
 
+// --duration of sim and sweep: the same scenario with its load-and-faults phase cut to `text`
+// (the recovery phase and everything else unchanged), e.g. a CI-sized run of a long scenario.
+// Refused when not positive, or when a scripted fault would start past the new end.
+Status override_duration(scenario::Scenario& s, const std::string& text);
+
 }  // namespace gregor::cli

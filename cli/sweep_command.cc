@@ -18,6 +18,7 @@ constexpr size_t kFailuresShownMax = 20;
 
 struct SweepArgs {
   std::string scenario_path;
+  std::string duration;
   std::string seeds = "1..100";
   std::string shard = "0/1";
   unsigned jobs = 1;
@@ -49,7 +50,8 @@ int run_sweep_command(const SweepArgs& args) {
   auto s = load_scenario(args.scenario_path);
   auto range = scenario::parse_seed_range(args.seeds);
   auto shard = scenario::parse_shard(args.shard);
-  for (const Status& st : {s.status(), range.status(), shard.status()}) {
+  Status dur = s.ok() ? override_duration(*s, args.duration) : Status::Ok();
+  for (const Status& st : {s.status(), dur, range.status(), shard.status()}) {
     if (!st.ok()) {
       std::cerr << "gregor sweep: " << st.message() << "\n";
       return 2;
@@ -73,9 +75,10 @@ int run_sweep_command(const SweepArgs& args) {
   }
   for (size_t i = 0; i < r.failures.size() && i < kFailuresShownMax; ++i) {
     auto& f = r.failures[i];
-    std::cout << fmt::format("seed {}: FAIL {}{} (rerun: gregor sim {} --seed {})\n", f.seed,
+    std::cout << fmt::format("seed {}: FAIL {}{} (rerun: gregor sim {} --seed {}{})\n", f.seed,
                              scenario::failure_kind(f), f.error.empty() ? "" : ": " + f.error,
-                             args.scenario_path, f.seed);
+                             args.scenario_path, f.seed,
+                             args.duration.empty() ? "" : " --duration " + args.duration);
   }
   if (r.failures.size() > kFailuresShownMax)
     std::cout << fmt::format("... {} more failing seeds\n", r.failures.size() - kFailuresShownMax);
@@ -98,6 +101,8 @@ void add_sweep_command(CLI::App& app, int* exit_code) {
   auto args = std::make_shared<SweepArgs>();
   CLI::App* cmd = app.add_subcommand("sweep", "Run one scenario over many seeds");
   cmd->add_option("scenario", args->scenario_path, "Scenario file")->required();
+  cmd->add_option("--duration", args->duration,
+                  "Cut the scenario's load-and-faults phase to this long (e.g. 5s)");
   cmd->add_option("--seeds", args->seeds, "Seed range A..B (inclusive) or one seed")
       ->capture_default_str();
   cmd->add_option("--shard", args->shard,
