@@ -14,10 +14,10 @@ namespace gregor::scenario {
 // that are down are skipped.
 void trace_replica_logs(sim::Cluster& cluster, const std::vector<sim::NodeId>& brokers);
 
-// Whether every partition's running replicas have the same log end and high watermark: after
-// healing, followers catch up on their own schedule (a connect attempt started during a
+// Whether every partition's running replicas have the same log end and a high watermark at it:
+// after healing, followers catch up on their own schedule (a connect attempt started during a
 // partition only fails at its timeout), so a liveness run waits for this (bounded by its
-// recovery) before comparing the replicas.
+// recovery) before the final read and before comparing the replicas.
 bool replicas_in_sync(sim::Cluster& cluster, const std::vector<sim::NodeId>& brokers);
 
 }  // namespace gregor::scenario
