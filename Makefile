@@ -26,9 +26,11 @@ demo: build
 
 # -g1: line tables only (ASan and UBSan stack traces keep file:line), no variable info: the
 # sanitizer tree compiles about a third faster, which is what pays for CI's 2000-seed sweep.
+# -O0 for the test files and the CLI's own sources (GREGOR_DRIVER_COMPILE_OPTIONS, CMakeLists.txt):
+# they compile ~40% faster, and the libraries they drive keep -O1.
 $(SAN_BUILD)/build.ninja $(SAN_BUILD)/Makefile:
 	@cmake -S . -B $(SAN_BUILD) $(GENERATOR) -DCMAKE_BUILD_TYPE=Debug -DGREGOR_SANITIZE=ON \
-	  -DCMAKE_CXX_FLAGS="-O1" -DCMAKE_CXX_FLAGS_DEBUG="-g1" >/dev/null
+	  -DCMAKE_CXX_FLAGS="-O1" -DCMAKE_CXX_FLAGS_DEBUG="-g1" -DGREGOR_DRIVER_COMPILE_OPTIONS=-O0 >/dev/null
 
 test: setup $(SAN_BUILD)/$(if $(GENERATOR),build.ninja,Makefile)
 	@cmake --build $(SAN_BUILD) -j $(JOBS)
