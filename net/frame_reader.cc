@@ -1,26 +1,51 @@
 #include "net/frame_reader.h"
 
+#include <algorithm>
+
 namespace gregor::net {
 
+void FrameReader::feed(ByteView data) {
+  while (!data.empty() && !bad_size_) {
+    if (!in_frame_) {
+      size_t take = std::min(prefix_.size() - prefix_filled_, data.size());
+      std::copy_n(data.begin(), take, prefix_.begin() + static_cast<ptrdiff_t>(prefix_filled_));
+      prefix_filled_ += take;
+      data = data.subspan(take);
+      if (prefix_filled_ < prefix_.size()) return;
+      prefix_filled_ = 0;
+      int32_t size = load_be<int32_t>(prefix_.data());
+      if (size < 0 || static_cast<uint32_t>(size) > frame_bytes_max_) {
+        bad_size_ = static_cast<uint32_t>(size);
+        return;
+      }
+      in_frame_ = true;
+      frame_size_ = static_cast<size_t>(size);
+      frame_ = Bytes();
+      frame_.reserve(std::min(frame_size_, kFrameReserveBytesMax));
+    }
+    size_t take = std::min(frame_size_ - frame_.size(), data.size());
+    frame_.insert(frame_.end(), data.begin(), data.begin() + static_cast<ptrdiff_t>(take));
+    buffered_bytes_ += take;
+    data = data.subspan(take);
+    if (frame_.size() == frame_size_) {
+      in_frame_ = false;
+      ready_.push_back(std::move(frame_));
+    }
+  }
+}
+
 Result<std::optional<Bytes>> FrameReader::next() {
-  if (failed_) return error(Errc::limit_exceeded, "frame reader failed earlier");
-  size_t available = buffer_.size() - consumed_;
-  if (available < 4) return std::optional<Bytes>();
-  int32_t size = load_be<int32_t>(buffer_.data() + consumed_);
-  if (size < 0 || static_cast<uint32_t>(size) > frame_bytes_max_) {
-    failed_ = true;
-    return errorf(Errc::limit_exceeded, "frame of {} bytes (limit {})", size, frame_bytes_max_);
+  if (!ready_.empty()) {
+    Bytes frame = std::move(ready_.front());
+    ready_.pop_front();
+    buffered_bytes_ -= frame.size();
+    return std::optional<Bytes>(std::move(frame));
   }
-  if (available - 4 < static_cast<size_t>(size)) return std::optional<Bytes>();
-  auto begin = buffer_.begin() + static_cast<ptrdiff_t>(consumed_ + 4);
-  Bytes frame(begin, begin + size);
-  consumed_ += 4 + static_cast<size_t>(size);
-  // Compact once the consumed prefix dominates, so the buffer does not grow without bound.
-  if (consumed_ > 4096 && consumed_ * 2 > buffer_.size()) {
-    buffer_.erase(buffer_.begin(), buffer_.begin() + static_cast<ptrdiff_t>(consumed_));
-    consumed_ = 0;
+  if (bad_size_) {
+    return errorf(Errc::limit_exceeded, "frame of {} bytes (limit {})",
+                  static_cast<int32_t>(*bad_size_), frame_bytes_max_);
   }
-  return std::optional<Bytes>(std::move(frame));
+  return std::optional<Bytes>();
 }
 
 void append_frame(Bytes& out, ByteView payload) {
