@@ -93,6 +93,37 @@ Result<ResponseHeader> decode_response_header(Reader& r, int16_t header_version)
   return h;
 }
 
+namespace {
+// Per topic and per partition: names, ids, offsets, errors, tagged fields; generous, since a
+// too-small hint only costs one more doubling of the frame.
+constexpr size_t kFrameHintFixedBytes = 256;
+constexpr size_t kFrameHintTopicBytes = 512;
+constexpr size_t kFrameHintPartitionBytes = 128;
+}  // namespace
+
+size_t frame_bytes_hint(const FetchResponse& resp) {
+  size_t n = kFrameHintFixedBytes;
+  for (const auto& topic : resp.responses) {
+    n += kFrameHintTopicBytes;
+    for (const auto& p : topic.partitions) {
+      n += kFrameHintPartitionBytes + (p.records ? p.records->size() : 0);
+      if (p.aborted_transactions) n += p.aborted_transactions->size() * 16;
+    }
+  }
+  return n;
+}
+
+size_t frame_bytes_hint(const ProduceRequest& req) {
+  size_t n = kFrameHintFixedBytes + (req.transactional_id ? req.transactional_id->size() : 0);
+  for (const auto& topic : req.topic_data) {
+    n += kFrameHintTopicBytes;
+    for (const auto& p : topic.partition_data) {
+      n += kFrameHintPartitionBytes + (p.records ? p.records->size() : 0);
+    }
+  }
+  return n;
+}
+
 namespace detail {
 
 Status finish_frame(Bytes& frame, size_t start) {
