@@ -24,13 +24,13 @@
 #include <thread>
 #include <vector>
 
+#include "bench/bench_clock.h"
 #include "bench/rdkafka_bench.h"
 
 namespace gregor::bench {
 namespace {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
 
 constexpr int kNodes = 3;
 constexpr size_t kRecordBytes = 1024;

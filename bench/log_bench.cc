@@ -25,6 +25,7 @@
 
 #include "base/random.h"
 #include "base/trace.h"
+#include "bench/bench_clock.h"
 #include "disk/posix_disk.h"
 #include "net/event_loop.h"
 #include "net/tcp_network.h"
@@ -43,11 +44,6 @@ constexpr Duration kPhaseTimeout = minutes(30);
 constexpr const char* kRawFile = "raw.data";
 constexpr const char* kDir1m = "bench-1m-0";
 constexpr const char* kDir16k = "bench-16k-0";
-
-using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 // The production Env of one broker process, rooted at `root`.
 struct ProdEnv {

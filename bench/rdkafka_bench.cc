@@ -6,15 +6,12 @@
 #include <memory>
 #include <vector>
 
+#include "bench/bench_clock.h"
+
 namespace gregor::bench {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 constexpr auto kTimeout = std::chrono::minutes(5);
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 struct KafkaDeleter {
   void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }

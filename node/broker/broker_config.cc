@@ -17,8 +17,6 @@ namespace gregor::broker {
 namespace {
 
 constexpr int64_t kInt16Max = INT16_MAX;
-constexpr int64_t kInt32Max = INT32_MAX;
-constexpr int64_t kInt64Max = INT64_MAX;
 constexpr int64_t kMsPerMinute = 60 * 1000;
 constexpr int64_t kMsPerHour = 60 * kMsPerMinute;
 
@@ -150,7 +148,7 @@ Duration ms_to_duration(int64_t ms) {
 }
 
 int64_t duration_to_ms(Duration d) {
-  return d == Duration::max() ? kInt64Max : to_ms(d);
+  return d == Duration::max() ? kConfigInt64Max : to_ms(d);
 }
 
 // ---- Listeners -------------------------------------------------------------------------------
@@ -193,7 +191,7 @@ Result<std::vector<QuorumVoter>> parse_quorum_voters(std::string_view text) {
     };
     size_t at = item.find('@');
     if (at == std::string_view::npos) return bad("no '@'");
-    auto id = parse_config_int(item.substr(0, at), 0, kInt32Max);
+    auto id = parse_config_int(item.substr(0, at), 0, kConfigInt32Max);
     if (!id.ok() || !std::all_of(item.begin(), item.begin() + static_cast<ptrdiff_t>(at), is_digit))
       return bad("the id is not a number in [0, 2147483647]");
     std::string_view host, port;
@@ -289,24 +287,25 @@ using C = BrokerConfig;
 constexpr KeySpec kKeys[] = {
     {"advertised.listeners", Kind::string},
     {"auto.create.topics.enable", Kind::boolean, 0, 0, set_bool<&C::auto_create_topics_enable>},
-    {"broker.heartbeat.interval.ms", Kind::integer, 10, kInt32Max,
+    {"broker.heartbeat.interval.ms", Kind::integer, 10, kConfigInt32Max,
      set_ms<&C::broker_heartbeat_interval_ms>},
-    {"broker.id", Kind::integer, 0, kInt32Max},
-    {"broker.session.timeout.ms", Kind::integer, 100, kInt32Max,
+    {"broker.id", Kind::integer, 0, kConfigInt32Max},
+    {"broker.session.timeout.ms", Kind::integer, 100, kConfigInt32Max,
      set_ms<&C::broker_session_timeout_ms>},
-    {"connections.max.idle.ms", Kind::integer, 1, kInt64Max, set_ms<&C::connections_max_idle_ms>},
-    {"controller.quorum.election.timeout.ms", Kind::integer, 10, kInt32Max,
+    {"connections.max.idle.ms", Kind::integer, 1, kConfigInt64Max,
+     set_ms<&C::connections_max_idle_ms>},
+    {"controller.quorum.election.timeout.ms", Kind::integer, 10, kConfigInt32Max,
      set_ms<&C::quorum_election_timeout_ms>},
     {"controller.quorum.voters", Kind::string},
     {"default.replication.factor", Kind::integer, 1, kInt16Max,
      set_int<&C::default_replication_factor>},
     {"delete.topic.enable", Kind::boolean, 0, 0, set_bool<&C::delete_topic_enable>},
-    {"fetch.max.bytes", Kind::integer, 1024, kInt32Max, set_int<&C::fetch_max_bytes>},
-    {"group.initial.rebalance.delay.ms", Kind::integer, 0, kInt32Max,
+    {"fetch.max.bytes", Kind::integer, 1024, kConfigInt32Max, set_int<&C::fetch_max_bytes>},
+    {"group.initial.rebalance.delay.ms", Kind::integer, 0, kConfigInt32Max,
      set_ms<&C::group_initial_rebalance_delay_ms>},
-    {"group.max.session.timeout.ms", Kind::integer, 0, kInt32Max,
+    {"group.max.session.timeout.ms", Kind::integer, 0, kConfigInt32Max,
      set_ms<&C::group_max_session_timeout_ms>},
-    {"group.min.session.timeout.ms", Kind::integer, 0, kInt32Max,
+    {"group.min.session.timeout.ms", Kind::integer, 0, kConfigInt32Max,
      set_ms<&C::group_min_session_timeout_ms>},
     {"legacy.broker.epoch.fencing.disable", Kind::boolean, 0, 0,
      set_bool<&C::legacy_disable_broker_epoch_fencing>},
@@ -324,53 +323,54 @@ constexpr KeySpec kKeys[] = {
     {"legacy.replication.truncate.to.high.watermark", Kind::boolean, 0, 0,
      set_repl_bool<&ReplicationConfig::truncate_to_high_watermark>},
     {"listeners", Kind::string},
-    {"log.cleaner.backoff.ms", Kind::integer, 1, kInt64Max, set_ms<&C::log_cleaner_backoff_ms>},
-    {"log.cleaner.delete.retention.ms", Kind::integer, 0, kInt64Max,
+    {"log.cleaner.backoff.ms", Kind::integer, 1, kConfigInt64Max,
+     set_ms<&C::log_cleaner_backoff_ms>},
+    {"log.cleaner.delete.retention.ms", Kind::integer, 0, kConfigInt64Max,
      set_ms<&C::log_cleaner_delete_retention_ms>},
     {"log.cleanup.policy", Kind::string},
     {"log.dir", Kind::string},
     {"log.dirs", Kind::string},
-    {"log.flush.interval.messages", Kind::integer, 1, kInt64Max},
-    {"log.flush.interval.ms", Kind::integer, 1, kInt64Max, set_ms<&C::log_flush_interval_ms>},
-    {"log.index.interval.bytes", Kind::integer, 1, kInt32Max,
+    {"log.flush.interval.messages", Kind::integer, 1, kConfigInt64Max},
+    {"log.flush.interval.ms", Kind::integer, 1, kConfigInt64Max, set_ms<&C::log_flush_interval_ms>},
+    {"log.index.interval.bytes", Kind::integer, 1, kConfigInt32Max,
      set_int<&C::log_index_interval_bytes>},
     {"log.message.timestamp.type", Kind::string},
-    {"log.retention.bytes", Kind::integer, -1, kInt64Max, set_int<&C::log_retention_bytes>},
-    {"log.retention.check.interval.ms", Kind::integer, 1, kInt64Max,
+    {"log.retention.bytes", Kind::integer, -1, kConfigInt64Max, set_int<&C::log_retention_bytes>},
+    {"log.retention.check.interval.ms", Kind::integer, 1, kConfigInt64Max,
      set_ms<&C::log_retention_check_interval_ms>},
-    {"log.retention.hours", Kind::integer, -1, kInt32Max},
-    {"log.retention.minutes", Kind::integer, -1, kInt32Max},
-    {"log.retention.ms", Kind::integer, -1, kInt64Max},
-    {"log.roll.hours", Kind::integer, 1, kInt32Max},
-    {"log.roll.ms", Kind::integer, 1, kInt64Max},
-    {"log.segment.bytes", Kind::integer, 14, kInt32Max, set_int<&C::log_segment_bytes>},
-    {"max.connections", Kind::integer, 1, kInt32Max, set_int<&C::max_connections>},
+    {"log.retention.hours", Kind::integer, -1, kConfigInt32Max},
+    {"log.retention.minutes", Kind::integer, -1, kConfigInt32Max},
+    {"log.retention.ms", Kind::integer, -1, kConfigInt64Max},
+    {"log.roll.hours", Kind::integer, 1, kConfigInt32Max},
+    {"log.roll.ms", Kind::integer, 1, kConfigInt64Max},
+    {"log.segment.bytes", Kind::integer, 14, kConfigInt32Max, set_int<&C::log_segment_bytes>},
+    {"max.connections", Kind::integer, 1, kConfigInt32Max, set_int<&C::max_connections>},
     {"message.max.bytes", Kind::integer, 1, static_cast<int64_t>(log::kBatchBytesMax),
      set_int<&C::message_max_bytes>},
     {"metadata.log.dir", Kind::string},
-    {"min.insync.replicas", Kind::integer, 1, kInt32Max, set_int<&C::min_insync_replicas>},
-    {"node.id", Kind::integer, 0, kInt32Max},
+    {"min.insync.replicas", Kind::integer, 1, kConfigInt32Max, set_int<&C::min_insync_replicas>},
+    {"node.id", Kind::integer, 0, kConfigInt32Max},
     {"num.partitions", Kind::integer, 1, kPartitionsPerTopicMax, set_int<&C::num_partitions>},
-    {"offset.metadata.max.bytes", Kind::integer, 0, kInt32Max,
+    {"offset.metadata.max.bytes", Kind::integer, 0, kConfigInt32Max,
      set_int<&C::offset_metadata_max_bytes>},
-    {"offsets.retention.check.interval.ms", Kind::integer, 1, kInt64Max,
+    {"offsets.retention.check.interval.ms", Kind::integer, 1, kConfigInt64Max,
      set_ms<&C::offsets_retention_check_interval_ms>},
-    {"offsets.retention.minutes", Kind::integer, 1, kInt32Max},
+    {"offsets.retention.minutes", Kind::integer, 1, kConfigInt32Max},
     {"offsets.topic.num.partitions", Kind::integer, 1, kPartitionsPerTopicMax,
      set_int<&C::offsets_topic_num_partitions>},
     {"process.roles", Kind::string},
-    {"queued.max.requests", Kind::integer, 1, kInt32Max, set_int<&C::queued_max_requests>},
-    {"replica.fetch.backoff.ms", Kind::integer, 0, kInt32Max,
+    {"queued.max.requests", Kind::integer, 1, kConfigInt32Max, set_int<&C::queued_max_requests>},
+    {"replica.fetch.backoff.ms", Kind::integer, 0, kConfigInt32Max,
      set_repl_ms<&ReplicationConfig::fetch_backoff>},
-    {"replica.fetch.max.bytes", Kind::integer, 1, kInt32Max,
+    {"replica.fetch.max.bytes", Kind::integer, 1, kConfigInt32Max,
      set_repl_int<&ReplicationConfig::fetch_max_bytes>},
-    {"replica.fetch.response.max.bytes", Kind::integer, 1, kInt32Max,
+    {"replica.fetch.response.max.bytes", Kind::integer, 1, kConfigInt32Max,
      set_repl_int<&ReplicationConfig::fetch_response_max_bytes>},
-    {"replica.fetch.wait.max.ms", Kind::integer, 0, kInt32Max,
+    {"replica.fetch.wait.max.ms", Kind::integer, 0, kConfigInt32Max,
      set_repl_ms<&ReplicationConfig::fetch_wait_max>},
-    {"replica.lag.time.max.ms", Kind::integer, 1, kInt32Max,
+    {"replica.lag.time.max.ms", Kind::integer, 1, kConfigInt32Max,
      set_repl_ms<&ReplicationConfig::lag_time_max>},
-    {"socket.request.max.bytes", Kind::integer, 1024, kInt32Max,
+    {"socket.request.max.bytes", Kind::integer, 1024, kConfigInt32Max,
      set_int<&C::socket_request_max_bytes>},
     {"unclean.leader.election.enable", Kind::boolean, 0, 0,
      set_bool<&C::unclean_leader_election_enable>},
@@ -605,7 +605,7 @@ Status apply_log_values(const Settings& s, BrokerConfig& c) {
   if (const Setting* f = s.find("log.flush.interval.messages")) {
     // Kafka's Long.MAX_VALUE means never, which is UINT64_MAX in LogConfig.
     c.log_flush_interval_messages =
-        f->integer == kInt64Max ? UINT64_MAX : static_cast<uint64_t>(f->integer);
+        f->integer == kConfigInt64Max ? UINT64_MAX : static_cast<uint64_t>(f->integer);
   }
   return Status::Ok();
 }
@@ -770,7 +770,7 @@ std::vector<std::pair<std::string, std::string>> BrokerConfig::describe() const 
       {"log.dir", log_dir},
       {"log.dirs", log_dir},
       {"log.flush.interval.messages",
-       flush_messages == UINT64_MAX ? num(kInt64Max) : num(flush_messages)},
+       flush_messages == UINT64_MAX ? num(kConfigInt64Max) : num(flush_messages)},
       {"log.flush.interval.ms", ms(log_flush_interval_ms)},
       {"log.index.interval.bytes", num(log_index_interval_bytes)},
       {"log.message.timestamp.type",

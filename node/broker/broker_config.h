@@ -28,6 +28,11 @@
 
 namespace gregor::broker {
 
+// The bounds of Kafka's INT and LONG config types, for the key tables of broker_config.cc and
+// topic_config.cc.
+inline constexpr int64_t kConfigInt32Max = INT32_MAX;
+inline constexpr int64_t kConfigInt64Max = INT64_MAX;
+
 // Named limits.
 inline constexpr size_t kConfigTextBytesMax = 1 << 20;    // a broker config file
 inline constexpr int32_t kPartitionsPerTopicMax = 10000;  // num.partitions, offsets topic

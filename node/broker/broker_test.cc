@@ -20,10 +20,6 @@ using testing::BrokerHarness;
 using testing::values;
 namespace k = kafka;
 
-int16_t code(ErrorCode e) {
-  return static_cast<int16_t>(e);
-}
-
 k::CreateTopicsRequest create(const std::string& name, int32_t partitions = 1,
                               std::vector<std::pair<std::string, std::string>> configs = {}) {
   k::CreateTopicsRequest req;

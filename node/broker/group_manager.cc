@@ -15,10 +15,6 @@ namespace k = kafka;
 
 namespace {
 
-int16_t code(ErrorCode e) {
-  return static_cast<int16_t>(e);
-}
-
 // Kafka's isValidGroupId: the offset APIs and DescribeGroups accept an empty group id (old
 // clients commit with one); membership needs a name.
 bool valid_group_id(const std::string& group_id, bool allow_empty) {

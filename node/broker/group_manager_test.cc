@@ -18,10 +18,6 @@ constexpr const char* kConfig =
     "\"group.initial.rebalance.delay.ms\" = 0\n"
     "\"num.partitions\" = 2\n";
 
-int16_t code(ErrorCode e) {
-  return static_cast<int16_t>(e);
-}
-
 // A group driven by hand over the harness's one connection.
 class GroupDriver {
  public:

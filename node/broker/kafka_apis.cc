@@ -35,10 +35,6 @@ constexpr ApiKey kServed[] = {ApiKey::Produce,
                               ApiKey::InitProducerId,
                               ApiKey::DescribeConfigs,
                               k::ReplicationApiKey::OffsetForLeaderEpoch};
-
-int16_t code(ErrorCode e) {
-  return static_cast<int16_t>(e);
-}
 }  // namespace
 
 KafkaApis::KafkaApis(Env& env, const BrokerConfig& config, MetadataAuthority& controller,

@@ -17,9 +17,6 @@ using kafka::ErrorCode;
 namespace k = kafka;
 
 namespace {
-int16_t code(ErrorCode e) {
-  return static_cast<int16_t>(e);
-}
 
 // Kafka's rule since v3: exactly one batch per partition per request.
 ErrorCode check_record_set(const std::optional<Bytes>& records) {

@@ -13,10 +13,6 @@ namespace k = kafka;
 
 namespace {
 
-int16_t code(ErrorCode e) {
-  return static_cast<int16_t>(e);
-}
-
 // Kafka's GroupCoordinator member ids embed the client id; the wire needs a string, never null.
 GroupClient client_of(const k::RequestHeader& h, const std::string& host) {
   return GroupClient{h.api_version, h.client_id.value_or(""), "/" + host};

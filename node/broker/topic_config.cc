@@ -6,9 +6,6 @@ namespace gregor::broker {
 
 namespace {
 
-constexpr int64_t kInt32Max = INT32_MAX;
-constexpr int64_t kInt64Max = INT64_MAX;
-
 std::string num(int64_t v) {
   return fmt::format("{}", v);
 }
@@ -36,26 +33,26 @@ constexpr TopicKey kTopicKeys[] = {
      [](const TopicConfig& c) {
        return cleanup_policy_string(c.log.cleanup_delete, c.log.cleanup_compact);
      }},
-    {"delete.retention.ms", 0, kInt64Max,
+    {"delete.retention.ms", 0, kConfigInt64Max,
      [](TopicConfig& c, int64_t v) { c.log.delete_retention_ms = v; }, nullptr,
      [](const TopicConfig& c) { return num(c.log.delete_retention_ms); }},
-    {"flush.messages", 1, kInt64Max,
+    {"flush.messages", 1, kConfigInt64Max,
      [](TopicConfig& c, int64_t v) {
        // Kafka's Long.MAX_VALUE (never) is UINT64_MAX in LogConfig.
-       c.log.flush_messages = v == kInt64Max ? UINT64_MAX : static_cast<uint64_t>(v);
+       c.log.flush_messages = v == kConfigInt64Max ? UINT64_MAX : static_cast<uint64_t>(v);
      },
      nullptr,
      [](const TopicConfig& c) {
        uint64_t v = c.log.flush_messages;
-       return v == UINT64_MAX ? num(kInt64Max) : fmt::format("{}", v);
+       return v == UINT64_MAX ? num(kConfigInt64Max) : fmt::format("{}", v);
      }},
-    {"flush.ms", 0, kInt64Max,
+    {"flush.ms", 0, kConfigInt64Max,
      [](TopicConfig& c, int64_t v) { c.log.flush_ms = ms_to_duration(v); }, nullptr,
      [](const TopicConfig& c) { return num(duration_to_ms(c.log.flush_ms)); }},
-    {"index.interval.bytes", 0, kInt32Max,
+    {"index.interval.bytes", 0, kConfigInt32Max,
      [](TopicConfig& c, int64_t v) { c.log.index_interval_bytes = static_cast<uint32_t>(v); },
      nullptr, [](const TopicConfig& c) { return num(c.log.index_interval_bytes); }},
-    {"max.message.bytes", 0, kInt32Max,
+    {"max.message.bytes", 0, kConfigInt32Max,
      [](TopicConfig& c, int64_t v) { c.log.max_message_bytes = static_cast<uint32_t>(v); }, nullptr,
      [](const TopicConfig& c) { return num(c.log.max_message_bytes); }},
     {"message.timestamp.type", 0, 0, nullptr,
@@ -68,17 +65,18 @@ constexpr TopicKey kTopicKeys[] = {
      [](const TopicConfig& c) {
        return std::string(timestamp_type_string(c.log.message_timestamp_type));
      }},
-    {"min.insync.replicas", 1, kInt32Max,
+    {"min.insync.replicas", 1, kConfigInt32Max,
      [](TopicConfig& c, int64_t v) { c.min_insync_replicas = static_cast<int32_t>(v); }, nullptr,
      [](const TopicConfig& c) { return num(c.min_insync_replicas); }},
-    {"retention.bytes", -1, kInt64Max, [](TopicConfig& c, int64_t v) { c.log.retention_bytes = v; },
-     nullptr, [](const TopicConfig& c) { return num(c.log.retention_bytes); }},
-    {"retention.ms", -1, kInt64Max, [](TopicConfig& c, int64_t v) { c.log.retention_ms = v; },
+    {"retention.bytes", -1, kConfigInt64Max,
+     [](TopicConfig& c, int64_t v) { c.log.retention_bytes = v; }, nullptr,
+     [](const TopicConfig& c) { return num(c.log.retention_bytes); }},
+    {"retention.ms", -1, kConfigInt64Max, [](TopicConfig& c, int64_t v) { c.log.retention_ms = v; },
      nullptr, [](const TopicConfig& c) { return num(c.log.retention_ms); }},
-    {"segment.bytes", 14, kInt32Max,
+    {"segment.bytes", 14, kConfigInt32Max,
      [](TopicConfig& c, int64_t v) { c.log.segment_bytes = static_cast<uint64_t>(v); }, nullptr,
      [](const TopicConfig& c) { return num(static_cast<int64_t>(c.log.segment_bytes)); }},
-    {"segment.ms", 1, kInt64Max,
+    {"segment.ms", 1, kConfigInt64Max,
      [](TopicConfig& c, int64_t v) { c.log.segment_ms = ms_to_duration(v); }, nullptr,
      [](const TopicConfig& c) { return num(duration_to_ms(c.log.segment_ms)); }},
 };

@@ -40,9 +40,7 @@ std::vector<int32_t> BrokerHeartbeatTracker::expired(MonoTime now) const {
 
 namespace {
 
-ApiError refuse(ErrorCode code, std::string message) {
-  return ApiError{.code = code, .message = std::move(message)};
-}
+using internal::refuse;
 
 }  // namespace
 

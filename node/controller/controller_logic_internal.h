@@ -10,6 +10,11 @@
 
 namespace gregor::controller::internal {
 
+// A refused request's answer.
+inline ApiError refuse(ErrorCode code, std::string message) {
+  return ApiError{.code = code, .message = std::move(message)};
+}
+
 // The records of one decision, each replayed as it is added, so that every later decision of the
 // same operation sees the image as the earlier records leave it (a partition elects its leader
 // knowing the broker fenced a record before), and so that the records are known to replay.

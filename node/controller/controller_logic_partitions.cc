@@ -282,9 +282,7 @@ namespace {
 
 using internal::contains;
 
-ApiError refuse(ErrorCode code, std::string message) {
-  return ApiError{.code = code, .message = std::move(message)};
-}
+using internal::refuse;
 
 // The checks of Kafka's validateAlterPartitionData and ineligibleReplicasForIsr, in its order
 // (with the error codes of the header).

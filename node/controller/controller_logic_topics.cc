@@ -15,9 +15,7 @@ namespace {
 // Bounds the draws of a fresh topic id: a clash of two random 128-bit ids is a broken Random.
 constexpr int kTopicIdDrawsMax = 16;
 
-ApiError refuse(ErrorCode code, std::string message) {
-  return ApiError{.code = code, .message = std::move(message)};
-}
+using internal::refuse;
 
 // Kafka's topic name rule (broker::invalid_topic_name lives in gregor_broker, which this library
 // does not link; the rule is short enough to state twice).

@@ -9,10 +9,7 @@ namespace gregor::controller {
 namespace k = kafka;
 
 namespace {
-int16_t code(ErrorCode e) {
-  return static_cast<int16_t>(e);
-}
-constexpr int16_t kNotController = static_cast<int16_t>(ErrorCode::not_controller);
+constexpr int16_t kNotController = code(ErrorCode::not_controller);
 }  // namespace
 
 void QuorumController::on_register(const k::BrokerRegistrationRequest& req,

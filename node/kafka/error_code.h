@@ -80,4 +80,9 @@ enum class ErrorCode : int16_t {
 
 std::string_view error_name(ErrorCode code);
 
+// The wire value: what a response's int16 error_code field carries.
+constexpr int16_t code(ErrorCode e) {
+  return static_cast<int16_t>(e);
+}
+
 }  // namespace gregor::kafka

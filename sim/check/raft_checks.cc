@@ -154,7 +154,7 @@ struct RaftChecker::State {
 
 namespace {
 
-using State = RaftChecker::State;
+using RaftState = RaftChecker::State;
 using Type = JsonNode::Type;
 
 Status int_field(const JsonDoc& doc, std::string_view key, int64_t& out) {
@@ -173,7 +173,7 @@ Status string_field(const JsonDoc& doc, std::string_view key, std::string_view& 
   return Status::Ok();
 }
 
-Status on_state(State& s, const std::string& name, Node& n) {
+Status on_state(RaftState& s, const std::string& name, Node& n) {
   std::string_view role;
   int64_t epoch = 0, hw = 0;
   GREGOR_RETURN_IF_ERROR(string_field(s.doc, "role", role));
@@ -205,7 +205,7 @@ Status on_state(State& s, const std::string& name, Node& n) {
   return Status::Ok();
 }
 
-Status on_commit(State& s, const std::string& name) {
+Status on_commit(RaftState& s, const std::string& name) {
   int64_t offset = 0, epoch = 0, crc = 0;
   GREGOR_RETURN_IF_ERROR(int_field(s.doc, "offset", offset));
   GREGOR_RETURN_IF_ERROR(int_field(s.doc, "epoch", epoch));
@@ -227,7 +227,7 @@ Status on_commit(State& s, const std::string& name) {
   return Status::Ok();
 }
 
-Status apply(State& s, LineKind kind) {
+Status apply(RaftState& s, LineKind kind) {
   std::string_view node_text;
   int64_t t = 0;
   GREGOR_RETURN_IF_ERROR(string_field(s.doc, "n", node_text));
@@ -279,14 +279,14 @@ Status apply(State& s, LineKind kind) {
 
 }  // namespace
 
-RaftChecker::RaftChecker(RaftCheckOptions options) : state_(std::make_unique<State>()) {
+RaftChecker::RaftChecker(RaftCheckOptions options) : state_(std::make_unique<RaftState>()) {
   state_->options = options;
 }
 
 RaftChecker::~RaftChecker() = default;
 
 Status RaftChecker::add_line(std::string_view line) {
-  State& s = *state_;
+  RaftState& s = *state_;
   ++s.line;
   auto kind = kind_of(line);
   if (!kind) return Status::Ok();
@@ -297,7 +297,7 @@ Status RaftChecker::add_line(std::string_view line) {
 }
 
 RaftCheckResult RaftChecker::finish() {
-  State& s = *state_;
+  RaftState& s = *state_;
   s.advance(s.now);
   RaftCheckResult out = std::move(s.result);
   std::stable_sort(out.violations.begin(), out.violations.end(),
@@ -310,7 +310,7 @@ RaftCheckResult RaftChecker::finish() {
                      return rank(a.kind) < rank(b.kind);
                    });
   RaftCheckOptions options = s.options;
-  state_ = std::make_unique<State>();
+  state_ = std::make_unique<RaftState>();
   state_->options = options;
   return out;
 }
