@@ -43,6 +43,10 @@ class Connection {
   virtual bool is_open() const = 0;
   // Bytes queued but not yet handed to the peer (for back-pressure limits).
   virtual size_t send_queue_bytes() const = 0;
+  // Receive-side back-pressure: false stops reading from the peer (its sends then stall in TCP),
+  // true resumes. Only a hint: a backend may go on delivering (the simulated network does), so a
+  // caller must still bound what it buffers.
+  virtual void set_reading(bool reading) { (void)reading; }
   virtual const Address& peer_address() const = 0;
 };
 using ConnectionPtr = std::shared_ptr<Connection>;

@@ -149,6 +149,7 @@ class TcpConnection final : public Connection, public std::enable_shared_from_th
   bool is_open() const override { return state_ == State::open; }
   size_t send_queue_bytes() const override { return queued_bytes_; }
   const Address& peer_address() const override { return peer_; }
+  void set_reading(bool reading) override;
 
  private:
   // open -> ended (close() or on_close delivered); open -> failing (on_close posted) -> ended.
@@ -171,6 +172,7 @@ class TcpConnection final : public Connection, public std::enable_shared_from_th
   State state_ = State::open;
   Handlers handlers_;
   bool reading_ = false;  // EPOLLIN is wanted only once handlers exist, so no byte is dropped
+  bool paused_ = false;   // set_reading(false): EPOLLIN is not wanted, bytes wait in the kernel
   uint32_t interest_ = 0;
   std::deque<Bytes> queue_;
   size_t front_offset_ = 0;  // bytes of queue_.front() already sent
@@ -219,6 +221,12 @@ void TcpConnection::send(Bytes data) {
   update_interest();
 }
 
+void TcpConnection::set_reading(bool reading) {
+  if (paused_ == !reading) return;
+  paused_ = !reading;
+  update_interest();  // level-triggered: bytes already waiting raise EPOLLIN again at once
+}
+
 void TcpConnection::close() {
   if (state_ == State::ended) return;
   state_ = State::ended;
@@ -240,16 +248,19 @@ void TcpConnection::on_events(uint32_t events) {
   // Handlers may drop the owner's last reference; keep this object alive until we return.
   std::shared_ptr<TcpConnection> self = shared_from_this();
   // Read before write: bytes the peer sent before resetting are still delivered.
-  if (reading_ && (events & (EPOLLIN | EPOLLHUP | EPOLLERR))) read_some();
+  bool want_bytes = reading_ && !paused_;
+  if (want_bytes && (events & (EPOLLIN | EPOLLHUP | EPOLLERR))) read_some();
   if (fd_ < 0) return;
   if (events & EPOLLOUT) {
     Status written = flush();
     if (!written.ok()) return fail(written);
     update_interest();
   }
-  if (fd_ >= 0 && !reading_ && (events & (EPOLLERR | EPOLLHUP))) {
-    // Nobody reads yet, so recv() cannot surface the error: report it here rather than spin on a
-    // level-triggered event nobody consumes. (When reading, recv() returns the pending error.)
+  if (fd_ >= 0 && !want_bytes && (events & (EPOLLERR | EPOLLHUP))) {
+    // Nobody reads (yet, or paused), so recv() cannot surface the error: report it here rather
+    // than spin on a level-triggered event nobody consumes. (When reading, recv() returns the
+    // pending error.) A hang-up means the peer reads nothing more either, so waiting requests
+    // could not be answered anyway.
     int err = pending_socket_error(fd_);
     if (err != 0) return fail(socket_error(err, "connection to", peer_));
     return fail(errorf(Errc::closed, "connection to {} hung up", peer_.to_string()));
@@ -258,7 +269,7 @@ void TcpConnection::on_events(uint32_t events) {
 
 void TcpConnection::read_some() {
   uint8_t* buffer = read_buffer();
-  for (int i = 0; i < kReadsPerEventMax && fd_ >= 0; ++i) {
+  for (int i = 0; i < kReadsPerEventMax && fd_ >= 0 && !paused_; ++i) {
     ssize_t n = ::recv(fd_, buffer, kReadChunkBytes, 0);
     if (n > 0) {
       auto on_data = handlers_.on_data;  // a copy: the handler may replace or clear handlers_
@@ -314,7 +325,7 @@ void TcpConnection::consume(size_t written) {
 
 void TcpConnection::update_interest() {
   if (fd_ < 0) return;
-  uint32_t want = (reading_ ? EPOLLIN : 0u) | (queue_.empty() ? 0u : EPOLLOUT);
+  uint32_t want = (reading_ && !paused_ ? EPOLLIN : 0u) | (queue_.empty() ? 0u : EPOLLOUT);
   if (want == interest_) return;
   Status changed = loop_.modify_fd(fd_, want);
   if (!changed.ok()) return fail_later(std::move(changed));

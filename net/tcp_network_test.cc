@@ -130,6 +130,32 @@ TEST_F(TcpNetwork, LargeTransferArrivesIntactAndInOrder) {
   EXPECT_FALSE(server.closed.has_value());
 }
 
+TEST_F(TcpNetwork, PausedReadingStallsThePeerUntilResumed) {
+  constexpr size_t kTotal = 8u << 20;  // more than the socket buffers of both ends hold
+  Sink server;
+  ConnectionPtr accepted;
+  on_accept_ = [&](ConnectionPtr c) {
+    accepted = c;
+    collect(c, server);
+    c->set_reading(false);
+  };
+  auto listener = listen_local();
+  auto client = connect_and_wait(listener->address());
+  ASSERT_TRUE(client.ok()) << client.status().to_string();
+  Sink client_sink;
+  collect(*client, client_sink);
+  (*client)->send(Bytes(kTotal, 0x5a));
+  ASSERT_TRUE(wait([&] { return accepted != nullptr; }));
+  loop_->run_until([] { return false; }, milliseconds(200));
+  EXPECT_TRUE(server.data.empty()) << "paused: nothing delivered";
+  EXPECT_GT((*client)->send_queue_bytes(), 0u) << "the sender stalls in TCP";
+  accepted->set_reading(true);
+  ASSERT_TRUE(wait([&] { return server.data.size() >= kTotal; }));
+  EXPECT_EQ(server.data, std::string(kTotal, 0x5a));
+  EXPECT_EQ((*client)->send_queue_bytes(), 0u);
+  EXPECT_FALSE(server.closed.has_value());
+}
+
 TEST_F(TcpNetwork, RefusedConnectIsTypedError) {
   ReservedPort reserved;
   auto result = connect_and_wait(Address{"127.0.0.1", reserved.port});

@@ -1,8 +1,8 @@
 // Proves the broker survives bad input on one connection without harm to others: an oversized
 // frame, garbage, a truncated frame, an unknown API, an unserved version and a malformed body
 // each close only the offending connection (or leave it waiting for the rest of a frame), and
-// another connection keeps being served; more than queued.max.requests requests in flight close
-// the connection too.
+// another connection keeps being served. Requests beyond queued.max.requests wait their turn
+// (backpressure, as Kafka's), and only a backlog past socket.request.max.bytes closes.
 #include <gtest/gtest.h>
 
 #include "node/broker/broker_test_util.h"
@@ -107,22 +107,48 @@ TEST_F(BadInputTest, TruncatedFrameWaitsWithoutBlockingOthers) {
   (**other)->close();
 }
 
-TEST_F(BadInputTest, TooManyRequestsInFlightClosesTheConnection) {
-  ASSERT_TRUE(h.call(4,
-                     [] {
-                       k::CreateTopicsRequest req;
-                       req.topics.push_back({"t", 1, 1, {}, {}});
-                       return req;
-                     }())
-                  .ok());
-  ASSERT_TRUE(h.connect().ok());
-  // Fetches that wait: each stays in flight, so the fifth request passes the limit of four.
+k::FetchRequest waiting_fetch(int32_t max_wait_ms) {
   k::FetchRequest wait;
-  wait.max_wait_ms = 60000;
+  wait.max_wait_ms = max_wait_ms;
   wait.min_bytes = 1;
   wait.max_bytes = 1 << 20;
   wait.topics.push_back({"t", {{0, -1, 0, -1, 1 << 20}}});
-  for (int i = 0; i < 5; ++i) h.send(11, wait);
+  return wait;
+}
+
+void create_topic_t(BrokerHarness& h) {
+  k::CreateTopicsRequest req;
+  req.topics.push_back({"t", 1, 1, {}, {}});
+  ASSERT_TRUE(h.call(4, req).ok());
+}
+
+TEST_F(BadInputTest, RequestsBeyondQueuedMaxWaitTheirTurn) {
+  create_topic_t(h);
+  ASSERT_TRUE(h.connect().ok());
+  // Fetches of an empty log wait out max_wait_ms: the first four fill queued.max.requests = 4,
+  // the last two are read and wait until answers go out, on a connection that stays open.
+  MonoTime start = h.world().now();
+  for (int i = 0; i < 6; ++i) h.send(11, waiting_fetch(300));
+  h.run([&] { return h.responses_waiting() == 4 || !h.connected(); }, seconds(5));
+  ASSERT_TRUE(h.connected());
+  EXPECT_GE(h.world().now() - start, milliseconds(300));
+  EXPECT_EQ(h.responses_waiting(), 4u);
+  h.run([&] { return h.responses_waiting() == 6 || !h.connected(); }, seconds(5));
+  ASSERT_TRUE(h.connected());
+  EXPECT_EQ(h.responses_waiting(), 6u);
+  EXPECT_GE(h.world().now() - start, milliseconds(600)) << "the fifth waited for a slot";
+  EXPECT_TRUE(h.call(0, k::ApiVersionsRequest{}).ok());
+}
+
+TEST_F(BadInputTest, WaitingRequestsPastTheByteLimitCloseTheConnection) {
+  create_topic_t(h);
+  ASSERT_TRUE(h.connect().ok());
+  for (int i = 0; i < 4; ++i) h.send(11, waiting_fetch(60000));
+  // Behind the four in flight, up to 2 x socket.request.max.bytes (2 x 4096) may wait.
+  for (int i = 0; i < 2; ++i) h.send_raw(frame_of(Bytes(3000, 0)));
+  h.run_for(milliseconds(100));
+  EXPECT_TRUE(h.connected()) << "6 KB waiting is within the limit";
+  h.send_raw(frame_of(Bytes(3000, 0)));
   h.run([&] { return !h.connected(); }, seconds(5));
   EXPECT_FALSE(h.connected());
   EXPECT_TRUE(h.connect().ok());

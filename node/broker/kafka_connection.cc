@@ -72,16 +72,35 @@ void KafkaConnection::fail(const std::string& why) {
 void KafkaConnection::on_data(ByteView data) {
   last_active_ = clock_.now();
   reader_.feed(data);
-  while (conn_) {
+  // Beyond the frame being received, at most socket.request.max.bytes of requests may wait.
+  size_t waiting_max =
+      kWaitingRequestFrames * static_cast<size_t>(config_.socket_request_max_bytes);
+  if (reader_.buffered_bytes() > waiting_max) {
+    return fail(fmt::format("{} bytes of requests waiting behind queued.max.requests={} in flight",
+                            reader_.buffered_bytes(), config_.queued_max_requests));
+  }
+  dispatch_waiting();
+}
+
+void KafkaConnection::dispatch_waiting() {
+  // An answer given at once calls back into send_ready, and from there here: the outer loop
+  // goes on instead, so a backlog of quick requests does not recurse once per request.
+  if (dispatching_) return;
+  dispatching_ = true;
+  while (conn_ && in_flight_.size() < static_cast<size_t>(config_.queued_max_requests)) {
     auto frame = reader_.next();
-    if (!frame.ok()) return fail(frame.status().message());
-    if (!*frame) return;
-    if (in_flight_.size() >= static_cast<size_t>(config_.queued_max_requests)) {
-      return fail(fmt::format("more than queued.max.requests={} requests in flight",
-                              config_.queued_max_requests));
+    if (!frame.ok()) {
+      dispatching_ = false;
+      return fail(frame.status().message());
     }
+    if (!*frame) break;
     dispatch(std::move(**frame));
   }
+  dispatching_ = false;
+  // At the limit, Kafka stops reading the connection: the client's sends stall in TCP instead of
+  // piling up here (the simulated network ignores this; the byte limit in on_data still holds).
+  if (conn_)
+    conn_->set_reading(in_flight_.size() < static_cast<size_t>(config_.queued_max_requests));
 }
 
 void KafkaConnection::dispatch(Bytes frame) {
@@ -106,8 +125,9 @@ void KafkaConnection::send_ready() {
     last_active_ = clock_.now();
   }
   if (conn_ && conn_->send_queue_bytes() > kSendQueueBytesMax) {
-    fail(fmt::format("{} bytes of responses unread", conn_->send_queue_bytes()));
+    return fail(fmt::format("{} bytes of responses unread", conn_->send_queue_bytes()));
   }
+  dispatch_waiting();  // answers went out: requests waiting behind the limit may go in
 }
 
 }  // namespace gregor::broker

@@ -1,9 +1,13 @@
 // KafkaConnection: one client connection. Splits the byte stream into frames (size-limited by
 // socket.request.max.bytes), hands each to KafkaApis as it arrives, and sends the responses in
 // request order, as Kafka's protocol requires (a slow request, such as a waiting fetch, holds
-// back the responses after it). More than queued.max.requests requests in flight, an oversized
-// frame, or a malformed or unserved request closes the connection; other connections go on. So
-// does silence for connections.max.idle.ms with nothing in flight.
+// back the responses after it). At most queued.max.requests requests are in flight: at the limit
+// the connection stops reading (Connection::set_reading, as Kafka mutes the channel), and
+// requests already read wait until answers go out. A backend that cannot stop reading (the
+// simulated network) may deliver more: past 2 x socket.request.max.bytes of waiting requests
+// the connection is closed.
+// An oversized frame, or a malformed or unserved request closes the connection; other
+// connections go on. So does silence for connections.max.idle.ms with nothing in flight.
 #pragma once
 
 #include <deque>
@@ -19,6 +23,10 @@ namespace gregor::broker {
 // Responses queued for a client that does not read them: past this the connection is closed
 // (Kafka stops reading such a connection instead; the seam has no way to stop reading).
 inline constexpr size_t kSendQueueBytesMax = size_t{256} << 20;
+
+// Requests read beyond queued.max.requests wait, up to this many socket.request.max.bytes of them
+// besides the frame being received (whose bytes the reader counts too).
+inline constexpr size_t kWaitingRequestFrames = 2;
 
 class KafkaConnection : public std::enable_shared_from_this<KafkaConnection> {
  public:
@@ -36,6 +44,8 @@ class KafkaConnection : public std::enable_shared_from_this<KafkaConnection> {
     std::optional<Bytes> frame;  // nullopt: the request gets no response
   };
   void on_data(ByteView data);
+  // Hands waiting frames to KafkaApis while fewer than queued.max.requests are in flight.
+  void dispatch_waiting();
   void dispatch(Bytes frame);
   void send_ready();
   void fail(const std::string& why);
@@ -49,6 +59,7 @@ class KafkaConnection : public std::enable_shared_from_this<KafkaConnection> {
   std::function<void(KafkaConnection*)> on_closed_;
   net::FrameReader reader_;
   std::deque<std::shared_ptr<Slot>> in_flight_;  // arrival order
+  bool dispatching_ = false;
   Clock& clock_;
   MonoTime last_active_;
   TimerId idle_timer_ = kNoTimer;
