@@ -26,9 +26,9 @@ namespace fs = std::filesystem;
 
 // A broker allocates and frees buffers of up to megabytes thousands of times a second (produce
 // requests, fetch answers, their frames). With glibc's defaults such a buffer is a fresh mmap, or
-// heap the allocator trims away again after the free, so each one page-faults in anew: measured
-// as about a quarter of a replicated cluster's CPU. Fixed thresholds keep them on the heap, for
-// reuse; the heap then holds at most the peak of buffers in flight.
+// heap the allocator trims away again after the free, so each one page-faults in anew (perf put
+// the faults at an estimated quarter of a replicated cluster's CPU; bench/README.md). Fixed
+// thresholds keep them on the heap, for reuse; the heap then holds about the peak in flight.
 constexpr int kMallocMmapThresholdBytes = 64 << 20;
 constexpr int kMallocTrimThresholdBytes = 256 << 20;
 
