@@ -107,7 +107,8 @@ size_t frame_bytes_hint(const FetchResponse& resp) {
     n += kFrameHintTopicBytes;
     for (const auto& p : topic.partitions) {
       n += kFrameHintPartitionBytes + (p.records ? p.records->size() : 0);
-      if (p.aborted_transactions) n += p.aborted_transactions->size() * 16;
+      // Each aborted transaction: producer id and first offset, two int64s.
+      if (p.aborted_transactions) n += p.aborted_transactions->size() * 2 * sizeof(int64_t);
     }
   }
   return n;
