@@ -20,8 +20,9 @@
 
 namespace gregor::broker {
 
-// Responses queued for a client that does not read them: past this the connection is closed
-// (Kafka stops reading such a connection instead; the seam has no way to stop reading).
+// Responses queued for a client that does not read them: past this the connection is closed.
+// (Reading pauses only at queued.max.requests in flight, and answers already handed to the
+// connection are no longer in flight, so a client that sends and never reads can fill this.)
 inline constexpr size_t kSendQueueBytesMax = size_t{256} << 20;
 
 // Requests read beyond queued.max.requests wait, up to this many socket.request.max.bytes of them
